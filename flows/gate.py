@@ -1,0 +1,135 @@
+"""Holding a stage gate: pack, notify, wait for typed answers, decide.
+
+Runs inside the lifecycle flow (a subflow cannot be suspended). Every wait uses a pause
+key derived from stage, attempt, round and answer number, so a suspended run that starts
+again from the top replays the answers it already has and records nothing twice.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from prefect import pause_flow_run, suspend_flow_run
+from prefect.context import FlowRunContext
+from prefect.input import RunInput
+from pydantic import Field, create_model
+
+from pmo.brief import ProjectBrief
+from pmo.criteria import scorecard
+from pmo.gatekeeping import Answer, gate_approvers, gate_outcome
+from pmo.settings import get_settings
+from process_library.loader import LoadedLifecycle
+from process_library.schema import Decision, Gate, Stage
+from tasks.documents import DocumentRef, render_document
+from tasks.events import emit_gate_event
+from tasks.gates import decide_gate, open_gate, record_gate_answer
+from tasks.notify import notify_approvers
+
+DECISION_HELP = {
+    "go": "go: the stage is complete; move on",
+    "recycle": "recycle: redo this stage",
+    "hold": "hold: stop here until a new decision",
+    "kill": "kill: cancel the project",
+}
+
+
+def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunInput]:
+    """The Resume form of this gate: its approvers and decisions as dropdowns."""
+    form = create_model(
+        "GateAnswer",
+        __base__=RunInput,
+        approver=(
+            Literal[tuple(approvers)],
+            Field(description="You: the approver answering this gate."),
+        ),
+        decision=(
+            Literal[tuple(gate.decisions)],
+            Field(description="; ".join(DECISION_HELP[d] for d in gate.decisions)),
+        ),
+        code=(str, Field(description="The one-time approval code from your email.")),
+        comment=(str, Field(default="", description="Why you decided so; goes on the record.")),
+        conditions=(
+            str,
+            Field(default="", description="Conditions attached to a go, for the next stage."),
+        ),
+    )
+    return form.with_initial_data(description=description)
+
+
+def wait_for_answer(form: type[RunInput], key: str) -> RunInput:
+    """Wait for an answer: suspended (no process held) under a deployment, paused otherwise."""
+    context = FlowRunContext.get()
+    if context and context.flow_run and context.flow_run.deployment_id:
+        return suspend_flow_run(wait_for_input=form, key=key, timeout=None)
+    settings = get_settings()
+    return pause_flow_run(
+        wait_for_input=form,
+        key=key,
+        timeout=settings.gate_pause_timeout_seconds,
+        poll_interval=settings.gate_poll_seconds,
+    )
+
+
+def hold_gate(
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    stage: Stage,
+    attempt: int,
+    stage_run_id: int,
+    documents: list[DocumentRef],
+) -> Decision:
+    """Hold the stage's gate until its approvers decide; returns the decision."""
+    gate = stage.gate
+    site = open_gate(brief, stage, stage_run_id)
+    produced = {d.key for d in documents}
+    card = scorecard(gate, brief, produced)
+    approvers = gate_approvers(gate, brief)
+    pack = render_document(
+        brief,
+        lifecycle,
+        stage,
+        attempt,
+        f"gate-review-{gate.key}",
+        template="gate-review",
+        title=f"Gate review: {gate.name}",
+        extra={
+            "gate": gate,
+            "scorecard": card,
+            "stage_documents": documents,
+            "approvers": approvers,
+        },
+    )
+    pack_markdown = Path(pack.markdown_path).read_text(encoding="utf-8")
+    round = 1
+    while True:
+        notify_approvers(site, brief, stage, round, pack, documents, card["must_meet"])
+        emit_gate_event(
+            "opened",
+            site,
+            once_key=f"{site.once_key}/{round}",
+            payload={"round": round, "approvers": sorted(approvers)},
+        )
+        accepted: list[str] = []
+        notice = ""
+        answers = 0
+        while (outcome := gate_outcome(gate, len(approvers), accepted)) is None:
+            answers += 1
+            key = f"{stage.key}-{attempt}-{round}-{answers}"
+            form = answer_form(gate, sorted(approvers), notice + pack_markdown)
+            response = wait_for_answer(form, key)
+            answer = Answer(
+                approver=response.approver,
+                decision=response.decision,
+                code=response.code,
+                comment=response.comment,
+                conditions=response.conditions,
+            )
+            ok, reason = record_gate_answer(site, brief, stage, round, key, answer)
+            if ok:
+                accepted.append(answer.decision)
+                notice = ""
+            else:
+                notice = f"> **The last answer was refused:** {reason}\n\n"
+        decide_gate(site, round, outcome)
+        if outcome != "hold":
+            return outcome
+        round += 1

@@ -1,0 +1,71 @@
+"""`project-lifecycle`: one project, from initiation to closure, as its lifecycle says.
+
+The flow reads like the lifecycle: for each stage, do the work, write the documents, hold
+the gate. Which stages, documents and gates there are is data from the process library.
+"""
+
+import dataclasses
+
+from prefect import flow, get_client
+from prefect.runtime import flow_run
+
+from flows.gate import hold_gate
+from pmo.brief import ProjectBrief
+from process_library.loader import LoadedLifecycle, load_lifecycle
+from process_library.schema import Decision, Stage
+from tasks.documents import render_document
+from tasks.projects import finish_project, perform_activity, register_project, start_stage
+
+
+def lifecycle_run_name() -> str:
+    """`APOLLO · pmbok-waterfall`: runs are found by project in the Prefect UI."""
+    parameters = flow_run.parameters
+    brief = parameters["brief"]
+    key = brief["key"] if isinstance(brief, dict) else brief.key
+    return f"{key} · {parameters.get('lifecycle', 'pmbok-waterfall')}"
+
+
+def label_run(brief: ProjectBrief, lifecycle: LoadedLifecycle) -> None:
+    """Tag the run by project, lifecycle and tier, whoever started it (UI, CLI, script)."""
+    tags = {f"project:{brief.key}", f"lifecycle:{lifecycle.lifecycle.name}", f"tier:{brief.tier}"}
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run.get_id())
+        if not tags <= set(run.tags):
+            client.update_flow_run(run.id, tags=sorted(tags | set(run.tags)))
+
+
+def run_stage(
+    brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
+) -> Decision:
+    """Do the stage's work, write its documents, hold its gate."""
+    stage_run_id = start_stage(brief, stage, attempt)
+    for activity in stage.activities:
+        perform_activity(stage_run_id, activity)
+    documents = [
+        render_document(brief, lifecycle, stage, attempt, document.key)
+        for document in stage.documents
+    ]
+    return hold_gate(brief, lifecycle, stage, attempt, stage_run_id, documents)
+
+
+@flow(name="project-lifecycle", flow_run_name=lifecycle_run_name, log_prints=True)
+def project_lifecycle(brief: ProjectBrief, lifecycle: str = "pmbok-waterfall") -> dict:
+    """Run a project through the PMO lifecycle, stopping at every stage gate until its
+    approvers decide Go, Kill, Hold or Recycle. Documents land in Prefect (artifacts),
+    on disk (.docx) and in the store."""
+    loaded = load_lifecycle(lifecycle)
+    tailored = dataclasses.replace(loaded, lifecycle=loaded.lifecycle.tailored_for(brief.tier))
+    brief.check_against(tailored.lifecycle)
+    label_run(brief, tailored)
+    register_project(brief, tailored)
+    for stage in tailored.lifecycle.stages:
+        attempt = 1
+        while (decision := run_stage(brief, tailored, stage, attempt)) == "recycle":
+            attempt += 1
+        if decision == "kill":
+            for key in tailored.lifecycle.cancellation_documents:
+                render_document(brief, tailored, stage, attempt, key)
+            status = finish_project(brief, "cancelled", f"Killed at gate '{stage.gate.name}'")
+            return {"project": brief.key, "status": status, "stopped_at": stage.key}
+    status = finish_project(brief, "closed", "All gates passed")
+    return {"project": brief.key, "status": status, "stopped_at": None}

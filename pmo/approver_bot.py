@@ -1,0 +1,138 @@
+"""An approver who answers gates through the Prefect API, exactly as the Resume form does.
+
+`pmo demo` uses it to play every approver of the example project; tests use it to drive
+lifecycles. It reads each approver's code from the email they were sent (the outbox),
+never from the store, which keeps only hashes.
+"""
+
+import contextvars
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from prefect import get_client
+from prefect.exceptions import ObjectNotFound
+
+from pmo.brief import ProjectBrief
+from pmo.gatekeeping import gate_approvers
+from pmo.mail import read_outbox
+from pmo.store import session_scope
+from pmo.store.models import StageRun
+from pmo.store.records import gate_decisions, gate_for_run
+from process_library.schema import Lifecycle
+
+CODE_LINE = re.compile(r"^Approval code: (\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class GateTurn:
+    """The gate a run waits at and the approver whose turn it is."""
+
+    run_id: str
+    project_key: str
+    stage_key: str
+    gate_key: str
+    attempt: int
+    round: int
+    approver: str
+    code: str
+
+
+# Chooses (decision, comment, conditions) for an approver at a gate.
+Decider = Callable[[GateTurn], tuple[str, str, str]]
+
+
+def approve_everything(turn: GateTurn) -> tuple[str, str, str]:
+    return "go", f"Reviewed the gate pack for {turn.gate_key}; criteria met.", ""
+
+
+def code_from_outbox(gate_ref: str, approver: str) -> str | None:
+    """The newest approval code mailed to `approver` for `gate_ref` (`KEY/stage/n/gate/round`)."""
+    code = None
+    for message in read_outbox():
+        if message["X-PMO-Gate"] != gate_ref or approver not in str(message["To"]).lower():
+            continue
+        if found := CODE_LINE.search(message.get_body(("plain",)).get_content()):
+            code = found.group(1)
+    return code
+
+
+def next_turn(run_id: str, lifecycle: Lifecycle) -> GateTurn | None:
+    """Who should answer next at the gate this run waits at, with their mailed code."""
+    with session_scope() as session:
+        found = gate_for_run(session, flow_run_id=run_id)
+        if found is None:
+            return None
+        project, stage_run, gate = found
+        brief = ProjectBrief.model_validate(project.brief)
+        stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
+        answered = {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
+        attempt = session.get(StageRun, gate.stage_run_id).attempt
+    for approver in gate_approvers(stage.gate, brief):
+        if approver in answered:
+            continue
+        gate_ref = f"{project.key}/{stage.key}/{attempt}/{gate.gate_key}/{gate.round}"
+        code = code_from_outbox(gate_ref, approver)
+        if code:
+            return GateTurn(
+                run_id, project.key, stage.key, gate.gate_key, attempt, gate.round, approver, code
+            )
+    return None
+
+
+@dataclass
+class ApproverBot:
+    """Answers the gates of one run in a background thread until stopped."""
+
+    run_id: Callable[[], str | None]
+    lifecycle: Lifecycle
+    decide: Decider = approve_everything
+    poll_seconds: float = 0.2
+    answered: list[GateTurn] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        # Prefect's settings (the API URL) live in context variables, which a new thread
+        # does not inherit: run the loop in a copy of the creator's context.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._loop,), name="approver-bot", daemon=True
+        )
+
+    def start(self) -> "ApproverBot":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        with get_client(sync_client=True) as client:
+            while not self._stop.wait(self.poll_seconds):
+                run_id = self.run_id()
+                if run_id is None:
+                    continue
+                try:
+                    run = client.read_flow_run(UUID(run_id))
+                except ObjectNotFound:
+                    continue
+                if not (run.state and run.state.is_paused()):
+                    continue
+                turn = next_turn(run_id, self.lifecycle)
+                if turn is None:
+                    continue
+                decision, comment, conditions = self.decide(turn)
+                client.resume_flow_run(
+                    run.id,
+                    run_input={
+                        "approver": turn.approver,
+                        "decision": decision,
+                        "code": turn.code,
+                        "comment": comment,
+                        "conditions": conditions,
+                    },
+                )
+                self.answered.append(turn)

@@ -1,0 +1,68 @@
+"""`pmo gates` and `pmo approve`: what waits for a decision, and deciding it."""
+
+import json
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+DecisionChoice = Literal["go", "kill", "hold", "recycle"]
+
+
+def gates(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the open gates: run, project, gate, who must still answer, since when."""
+    from pmo.runs import list_open_gates
+
+    open_gates = list_open_gates()
+    if as_json:
+        rows = [
+            {
+                "run_id": g.run_id,
+                "project": g.project,
+                "stage": g.stage,
+                "attempt": g.attempt,
+                "gate": g.gate,
+                "status": g.status,
+                "round": g.round,
+                "waiting_for": g.waiting_for,
+                "since": g.since.isoformat(),
+            }
+            for g in open_gates
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not open_gates:
+        typer.echo("No gate is waiting for a decision.")
+        return
+    table = Table("Run", "Project", "Gate", "Status", "Waiting for", "Since")
+    for g in open_gates:
+        table.add_row(
+            g.run_id,
+            g.project,
+            f"{g.gate} ({g.stage}, attempt {g.attempt})",
+            g.status,
+            ", ".join(g.waiting_for),
+            g.since.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    Console(width=200).print(table)
+
+
+def approve(
+    run_id: Annotated[str, typer.Argument(help="The lifecycle run waiting at the gate.")],
+    approver: Annotated[str, typer.Option("--as", help="Your email, as the brief names you.")],
+    decision: Annotated[DecisionChoice, typer.Option(help="Your decision.")],
+    code: Annotated[str, typer.Option(help="The one-time code from your email.")],
+    comment: Annotated[str, typer.Option(help="Why; it goes on the record.")] = "",
+    conditions: Annotated[str, typer.Option(help="Conditions attached to a go.")] = "",
+) -> None:
+    """Answer the gate a run waits at. A refused answer is recorded and exits with 2."""
+    from pmo.gatekeeping import Answer
+    from pmo.runs import submit_answer
+
+    submitted = submit_answer(run_id, Answer(approver, decision, code, comment, conditions))
+    state = "recorded" if submitted.recorded else "submitted; the run records it when it resumes"
+    typer.echo(f"{decision} from {approver} at {submitted.gate} ({submitted.project}): {state}")
+    typer.echo(submitted.url)

@@ -1,0 +1,25 @@
+"""`pmo library validate`: check lifecycle definitions before projects run them."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="The process library: lifecycles as data.", no_args_is_help=True)
+
+
+@app.command()
+def validate(
+    path: Annotated[
+        Path | None, typer.Argument(help="A lifecycle file or folder; default: the library.")
+    ] = None,
+) -> None:
+    """Validate one lifecycle file or every lifecycle in a folder."""
+    from process_library.loader import validate_library
+
+    for loaded in validate_library(path):
+        stages = loaded.lifecycle.stages
+        typer.echo(
+            f"ok  {loaded.lifecycle.name} (version {loaded.version}): {len(stages)} stages, "
+            f"{len(stages)} gates, roles {', '.join(sorted(loaded.lifecycle.approver_roles))}"
+        )

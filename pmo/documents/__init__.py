@@ -1,0 +1,7 @@
+"""Documents: a Jinja2 template renders Markdown, which becomes a Word .docx (emails: text)."""
+
+from pmo.documents.docx import DocumentHeader, markdown_to_docx
+from pmo.documents.filters import MarkdownText
+from pmo.documents.render import render_markdown, render_text
+
+__all__ = ["DocumentHeader", "MarkdownText", "markdown_to_docx", "render_markdown", "render_text"]

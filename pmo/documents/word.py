@@ -1,0 +1,101 @@
+"""Small python-docx operations its API does not offer (hyperlinks, numbering restarts...)."""
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from docx.document import Document
+from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.oxml.table import CT_Tbl
+from docx.oxml.text.hyperlink import CT_Hyperlink
+from docx.shared import Cm, RGBColor
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+IMAGE_WIDTH = Cm(15)
+MONOSPACE = "Consolas"
+LINK_COLOUR = RGBColor(0x1F, 0x4E, 0x9A)
+# Characters XML 1.0 cannot hold; python-docx refuses them, so they are dropped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """`text` without the control characters a Word file cannot contain."""
+    return _NOT_XML.sub("", text)
+
+
+def add_hyperlink(paragraph: Paragraph, url: str) -> CT_Hyperlink:
+    """An empty external hyperlink at the end of `paragraph`; fill it with `add_link_run`."""
+    hyperlink = OxmlElement("w:hyperlink")
+    hyperlink.set(qn("r:id"), paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, True))
+    paragraph._p.append(hyperlink)
+    return hyperlink  # type: ignore[return-value]
+
+
+def add_link_run(
+    paragraph: Paragraph, hyperlink: CT_Hyperlink, text: str, style_id: str | None
+) -> Run:
+    """A run inside `hyperlink`, in the Hyperlink style or, lacking it, blue and underlined."""
+    run = Run(hyperlink.add_r(), paragraph)
+    run.text = text
+    if style_id:
+        run._r.style = style_id
+    else:
+        run.font.color.rgb = LINK_COLOUR
+        run.font.underline = True
+    return run
+
+
+def restart_numbering(document: Document, style_name: str, start: int) -> int | None:
+    """A new numbering instance for a list in `style_name` that starts at `start`."""
+    # Every paragraph of a numbered style shares one counter: without a new instance the
+    # second numbered list of a document would carry on from the first.
+    properties = document.styles[style_name].element.pPr
+    if properties is None or properties.numPr is None or properties.numPr.numId is None:
+        return None
+    numbering = document.part.numbering_part.element
+    try:
+        shared = numbering.num_having_numId(properties.numPr.numId.val)
+    except KeyError:
+        return None
+    level = properties.numPr.ilvl.val if properties.numPr.ilvl is not None else 0
+    instance = numbering.add_num(shared.abstractNumId.val)
+    instance.add_lvlOverride(ilvl=level).add_startOverride(start)
+    return instance.numId
+
+
+def set_numbering(paragraph: Paragraph, num_id: int) -> None:
+    """Number `paragraph` with the numbering instance `num_id`."""
+    number_properties = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+    number_properties.get_or_add_ilvl().val = 0
+    number_properties.get_or_add_numId().val = num_id
+
+
+def add_bottom_border(paragraph: Paragraph) -> None:
+    """A thin line under `paragraph`: a separator that never breaks the page."""
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for name, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "auto")):
+        bottom.set(qn(name), value)
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().append(borders)
+
+
+def mark_header_row(table: CT_Tbl) -> None:
+    """Repeat the first row on every page and let the table style shade it (not column one)."""
+    row_properties = table.tr_lst[0].get_or_add_trPr()
+    row_properties.append(OxmlElement("w:tblHeader"))
+    look = table.tblPr.find(qn("w:tblLook"))
+    if look is not None:
+        look.set(qn("w:firstColumn"), "0")
+        look.set(qn("w:val"), "0420")
+
+
+def add_picture(run: Run, source: str) -> None:
+    """The image at `source` (a path or file: URL) in `run`, IMAGE_WIDTH wide."""
+    path = Path(unquote(source.removeprefix("file://")))
+    if not path.is_file():
+        raise ValueError(f"image file not found: {path}")
+    run.add_picture(str(path), width=IMAGE_WIDTH)

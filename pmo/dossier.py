@@ -1,0 +1,127 @@
+"""Everything a document may show about a project, gathered from the brief and the store.
+
+Templates receive this dossier and nothing else, so every figure and name in a document
+can be traced to the brief, the store or the run.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pmo import analysis
+from pmo.brief import ProjectBrief
+from pmo.store.models import Project, utcnow
+from pmo.store.records import (
+    project_decisions,
+    project_documents,
+    project_gates,
+    project_stage_runs,
+    refused_answers,
+)
+from process_library.loader import LoadedLifecycle
+from process_library.schema import Stage
+
+
+@dataclass(frozen=True)
+class StageLine:
+    """One attempt at a stage and how its gate went."""
+
+    stage: str
+    attempt: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    gate: str | None
+    outcome: str | None
+    rounds: int
+    gate_opened_at: datetime | None
+    gate_decided_at: datetime | None
+
+    @property
+    def gate_days(self) -> float | None:
+        if self.gate_opened_at is None or self.gate_decided_at is None:
+            return None
+        return (self.gate_decided_at - self.gate_opened_at).total_seconds() / 86400
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    """One signature in the record: who decided what at which gate, when and why."""
+
+    stage: str
+    gate: str
+    attempt: int
+    approver: str
+    roles: str
+    decision: str
+    comment: str
+    conditions: str
+    decided_at: datetime
+
+
+def build_dossier(
+    session: Session,
+    *,
+    project: Project,
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    stage: Stage,
+    attempt: int,
+    version: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The template context of one document version."""
+    stage_names = {s.key: s.name for s in lifecycle.lifecycle.stages}
+    stage_runs = {sr.id: sr for sr in project_stage_runs(session, project=project)}
+    decisions = [
+        DecisionLine(
+            stage=stage_names.get(stage_runs[gate.stage_run_id].stage_key, gate.gate_key),
+            gate=gate.gate_name,
+            attempt=stage_runs[gate.stage_run_id].attempt,
+            approver=decision.approver_email,
+            roles=decision.roles,
+            decision=decision.decision,
+            comment=decision.comment,
+            conditions=decision.conditions,
+            decided_at=decision.received_at,
+        )
+        for gate, decision in project_decisions(session, project=project)
+    ]
+    gates = {g.stage_run_id: g for g in project_gates(session, project=project)}
+    history = [
+        StageLine(
+            stage=sr.stage_name,
+            attempt=sr.attempt,
+            status=sr.status,
+            started_at=sr.started_at,
+            finished_at=sr.finished_at,
+            gate=gate.gate_name if (gate := gates.get(sr.id)) else None,
+            outcome=gate.outcome if gate else None,
+            rounds=gate.round if gate else 0,
+            gate_opened_at=gate.opened_at if gate else None,
+            gate_decided_at=gate.decided_at if gate else None,
+        )
+        for sr in stage_runs.values()
+    ]
+    return {
+        "brief": brief,
+        "project": project,
+        "lifecycle": lifecycle.lifecycle,
+        "lifecycle_version": lifecycle.version,
+        "stage": stage,
+        "attempt": attempt,
+        "version": version,
+        "generated_at": utcnow(),
+        "decisions": decisions,
+        "conditions": [d for d in decisions if d.conditions],
+        "documents": project_documents(session, project=project),
+        "history": history,
+        "refused_answers": refused_answers(session, project=project),
+        "stakeholders": [(s, analysis.engagement(s)) for s in brief.stakeholders],
+        "risks": analysis.rated_risks(brief),
+        "milestones": analysis.gate_milestones(brief, lifecycle.lifecycle),
+        "duration_days": analysis.duration_days(brief),
+        **(extra or {}),
+    }

@@ -1,0 +1,125 @@
+"""The rules of a gate, free of Prefect: who may answer, with which code, and what the
+answers add up to. Both the flow and `pmo approve` apply these same rules.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from pmo.brief import ProjectBrief
+from process_library.schema import Decision, Gate
+
+# Crockford's base32 without I, L, O, U: nothing an approver can misread when typing.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 12 x 5 bits = 60 bits of entropy
+
+
+@dataclass(frozen=True)
+class GateSite:
+    """Where a gate stands: which project, stage attempt and gate row."""
+
+    gate_id: int
+    project_key: str
+    project_name: str
+    stage_key: str
+    attempt: int
+    gate_key: str
+    gate_name: str
+
+    @property
+    def once_key(self) -> str:
+        return f"{self.project_key}/{self.stage_key}/{self.attempt}/{self.gate_key}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an approver submitted at a gate."""
+
+    approver: str
+    decision: str
+    code: str
+    comment: str = ""
+    conditions: str = ""
+
+
+def new_code() -> str:
+    """A fresh one-time approval code, grouped for reading: `7KQ4-M2XD-9PZA`."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+def hash_code(*, gate_id: int, round: int, approver: str, code: str) -> str:
+    """The stored form of a code: bound to its gate, round and approver."""
+    normalized = code.upper().replace("-", "").replace(" ", "")
+    message = f"{gate_id}:{round}:{approver.lower()}:{normalized}"
+    return hashlib.sha256(message.encode()).hexdigest()
+
+
+def gate_approvers(gate: Gate, brief: ProjectBrief) -> dict[str, list[str]]:
+    """Each person who may answer this gate, with the gate roles they answer for."""
+    people: dict[str, list[str]] = {}
+    for role in gate.approvers:
+        for email in brief.approvers.get(role, []):
+            if email == brief.project_manager.email and not gate.allow_project_manager:
+                continue
+            people.setdefault(email, []).append(role)
+    return people
+
+
+def refusal_reason(
+    *,
+    gate: Gate,
+    brief: ProjectBrief,
+    answer: Answer,
+    gate_id: int,
+    round: int,
+    stored_code_hash: str | None,
+    code_used: bool,
+) -> str | None:
+    """Why this answer cannot count, or None when it is valid."""
+    approver = answer.approver.lower()
+    if approver == brief.project_manager.email and not gate.allow_project_manager:
+        return f"{approver} is the project manager and cannot approve their own gate"
+    if approver not in gate_approvers(gate, brief):
+        return f"{approver} is not an approver of gate '{gate.key}'"
+    if answer.decision not in gate.decisions:
+        allowed = ", ".join(gate.decisions)
+        return f"decision '{answer.decision}' is not allowed at gate '{gate.key}' ({allowed})"
+    if stored_code_hash is None:
+        return f"no approval code was issued to {approver} for this gate"
+    expected = hash_code(gate_id=gate_id, round=round, approver=approver, code=answer.code)
+    # compare_digest: the time taken must not tell how much of a guess was right.
+    if not hmac.compare_digest(stored_code_hash, expected):
+        return "the approval code is wrong"
+    if code_used:
+        return "the approval code was already used"
+    return None
+
+
+def required_goes(gate: Gate, approver_count: int) -> int:
+    """How many 'go' answers pass the gate, from its quorum rule."""
+    match gate.quorum:
+        case "all":
+            return approver_count
+        case "any":
+            return 1
+        case "majority":
+            return approver_count // 2 + 1
+        case int(number):
+            return min(number, approver_count)
+    raise ValueError(f"unknown quorum {gate.quorum!r}")
+
+
+def gate_outcome(gate: Gate, approver_count: int, accepted: list[str]) -> Decision | None:
+    """The gate's decision from the accepted answers so far, or None while it must wait.
+
+    A kill, hold or recycle from any approver decides at once: one gatekeeper's objection
+    is enough to stop a project going on. A go needs the quorum.
+    """
+    for decision in accepted:
+        if decision != "go":
+            return decision  # type: ignore[return-value]
+    if accepted.count("go") >= required_goes(gate, approver_count):
+        return "go"
+    return None

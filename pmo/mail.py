@@ -1,0 +1,148 @@
+"""The one way to compose and send a message: SMTP when configured, an outbox folder otherwise."""
+
+import email.policy
+import hashlib
+import mimetypes
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.header import Header
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from typing import Literal
+
+from email_validator import EmailNotValidError, validate_email
+
+from pmo.errors import PmoInputError
+from pmo.files import write_atomically
+from pmo.settings import get_settings
+
+SMTP_TIMEOUT_SECONDS = 30
+# The platform's mime.types may lack these, and a guessed octet-stream makes mail clients balk.
+KNOWN_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".md": "text/markdown",
+}
+
+
+class _MailPolicy(email.policy.EmailPolicy):
+    """`email.policy.default`, except that a non-ASCII Subject is folded by `email.header`."""
+
+    # Python 3.11 loses the space at a fold between two encoded words (CPython gh-144156);
+    # email.header splits inside the text, so every space stays inside an encoded word.
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() != "subject" or str(value).isascii():
+            return super().fold(name, value)
+        encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+        return f"{name}: {encoded}{self.linesep}"
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() != "subject" or str(value).isascii():
+            return super().fold_binary(name, value)
+        return self.fold(name, value).encode("ascii")
+
+
+MAIL_POLICY = _MailPolicy()
+
+
+class MailDeliveryError(Exception):
+    """The SMTP server could not be reached or did not take the message for every recipient."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a message went: an SMTP server or a file in the outbox."""
+
+    transport: Literal["smtp", "outbox"]
+    location: str
+
+
+def compose_message(
+    *,
+    to: list[str],
+    subject: str,
+    body: str,
+    message_id_key: str,
+    attachments: list[Path] | None = None,
+) -> EmailMessage:
+    """Build a plain-text message whose Message-ID is the same every time for the same key."""
+    if not to:
+        raise PmoInputError("email", "a message needs at least one recipient")
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["From"] = get_settings().mail_from
+    message["To"] = ", ".join(_valid_address(address) for address in to)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = (
+        f"<{hashlib.sha256(message_id_key.encode()).hexdigest()[:32]}@pmo-flows>"
+    )
+    # Tells out-of-office responders not to answer a robot (RFC 3834).
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body)
+    for path in attachments or []:
+        mime_type = KNOWN_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        maintype, subtype = (mime_type or "application/octet-stream").split("/", 1)
+        params = {"charset": "utf-8"} if maintype == "text" else None
+        message.add_attachment(
+            path.read_bytes(), maintype, subtype, filename=path.name, params=params
+        )
+    return message
+
+
+def deliver(message: EmailMessage) -> Delivery:
+    """Send the message through SMTP if a host is configured, else write it to the outbox."""
+    settings = get_settings()
+    if not settings.smtp_host:
+        return Delivery("outbox", str(_write_outbox(message, settings.outbox_dir)))
+    host, port = settings.smtp_host, settings.smtp_port
+    smtp_class = smtplib.SMTP_SSL if settings.smtp_ssl else smtplib.SMTP
+    try:
+        with smtp_class(host, port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            if settings.smtp_starttls and not settings.smtp_ssl:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password or "")
+            refused = smtp.send_message(message)
+    except OSError as error:  # smtplib.SMTPException is an OSError too
+        raise MailDeliveryError(
+            f"could not send {message['Message-ID']} through SMTP {host}:{port}: {error}"
+        ) from error
+    if refused:
+        # The others got it, but a notification must never vanish for anyone without a trace.
+        raise MailDeliveryError(
+            f"SMTP {host}:{port} refused {', '.join(sorted(refused))} for {message['Message-ID']}"
+        )
+    return Delivery("smtp", f"smtp://{host}:{port}")
+
+
+def read_outbox(folder: Path | None = None) -> list[EmailMessage]:
+    """Every message in the outbox folder, oldest first."""
+    folder = folder or get_settings().outbox_dir
+    paths = sorted(folder.glob("*.eml"), key=lambda path: (path.stat().st_mtime, path.name))
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in paths
+    ]
+
+
+def _valid_address(address: str) -> str:
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise PmoInputError("email", f"{address!r} is not a valid email address: {error}") from None
+
+
+def _write_outbox(message: EmailMessage, folder: Path) -> Path:
+    message_id = message["Message-ID"]
+    if not message_id:
+        raise ValueError("compose the message with compose_message(): it has no Message-ID")
+    key = re.sub(r"[^\w.]", "", str(message_id).strip("<>").split("@")[0])
+    slug = re.sub(r"[^\w]+", "-", str(message["Subject"] or "").lower()).strip("-_")[:60]
+    path = folder / f"{key}-{slug}.eml" if slug else folder / f"{key}.eml"
+    write_atomically(path, message.as_bytes())
+    # One key is one message: a resend under a reworded subject replaces the older file.
+    for stale in [folder / f"{key}.eml", *folder.glob(f"{key}-*.eml")]:
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,20 @@
+"""Links into the Prefect UI, for emails, documents and the CLI."""
+
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+from pmo.settings import get_settings
+
+
+def ui_base_url() -> str | None:
+    """The Prefect UI's address: PMO_UI_URL, else Prefect's own, else derived from the API."""
+    if configured := get_settings().ui_url:
+        return configured.rstrip("/")
+    if ui := PREFECT_UI_URL.value():
+        return str(ui).rstrip("/")
+    api = PREFECT_API_URL.value()
+    return str(api).rstrip("/").removesuffix("/api") if api else None
+
+
+def flow_run_url(run_id: object) -> str:
+    base = ui_base_url()
+    return f"{base}/runs/flow-run/{run_id}" if base else f"flow run {run_id}"

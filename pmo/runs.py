@@ -1,0 +1,225 @@
+"""Lifecycle runs on a Prefect server: start one, list its open gates, answer a gate.
+
+The CLI's commands call these; they talk to `PREFECT_API_URL` when it is set and to the
+server `pmo up` runs otherwise.
+"""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import httpx
+from prefect import get_client
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from pmo.approvals import judge_answer, record_answer
+from pmo.brief import ProjectBrief, checked_email, load_brief
+from pmo.errors import BriefError, PmoInputError, ResponseRefused, ServiceUnavailable
+from pmo.gatekeeping import Answer, gate_approvers
+from pmo.prefect_links import flow_run_url
+from pmo.settings import get_settings
+from pmo.store import session_scope
+from pmo.store.models import Gate, Project
+from pmo.store.records import gate_decisions, gate_for_run, get_project, open_gates
+from process_library.loader import load_lifecycle
+from process_library.schema import Lifecycle
+
+LIFECYCLE_DEPLOYMENT = "project-lifecycle/project-lifecycle"
+
+
+class ServerUnreachable(ServiceUnavailable):
+    """The Prefect API did not answer."""
+
+
+@contextmanager
+def prefect_api() -> Iterator[str]:
+    """Talk to Prefect's configured API, or to the local server `pmo up` runs."""
+    url = PREFECT_API_URL.value() or get_settings().default_api_url
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        try:
+            yield url
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ServerUnreachable(
+                f"cannot reach the Prefect API at {url} ({exc}); start it with `pmo up` "
+                "or set PREFECT_API_URL"
+            ) from None
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    run_id: str
+    url: str
+
+
+def start_lifecycle(brief_path: Path, lifecycle: str) -> StartedRun:
+    """Start the `project-lifecycle` deployment for a brief, after checking the brief."""
+    brief = load_brief(brief_path)
+    loaded = load_lifecycle(lifecycle)
+    brief.check_against(loaded.lifecycle.tailored_for(brief.tier), source=str(brief_path))
+    with session_scope() as session:
+        if (existing := get_project(session, key=brief.key)) is not None:
+            raise BriefError(
+                f"{brief_path}: key",
+                f"project '{brief.key}' already exists (run {existing.flow_run_id})",
+            )
+    with prefect_api() as url:
+        try:
+            run = run_deployment(
+                LIFECYCLE_DEPLOYMENT,
+                parameters={"brief": brief.model_dump(mode="json"), "lifecycle": lifecycle},
+                timeout=0,
+            )
+        except ObjectNotFound:
+            raise ServerUnreachable(
+                f"the server at {url} has no '{LIFECYCLE_DEPLOYMENT}' deployment; "
+                "is `pmo up` running?"
+            ) from None
+        return StartedRun(str(run.id), flow_run_url(run.id))
+
+
+@dataclass(frozen=True)
+class OpenGate:
+    run_id: str
+    project: str
+    stage: str
+    attempt: int
+    gate: str
+    status: str
+    round: int
+    waiting_for: list[str]
+    since: datetime
+
+
+def _pinned_lifecycle(project: Project) -> Lifecycle:
+    return Lifecycle.model_validate(project.lifecycle_definition)
+
+
+def list_open_gates() -> list[OpenGate]:
+    """Every gate waiting for answers, with who must still answer."""
+    gates = []
+    with session_scope() as session:
+        for project, stage_run, gate in open_gates(session):
+            brief = ProjectBrief.model_validate(project.brief)
+            stage = next(
+                s for s in _pinned_lifecycle(project).stages if s.key == stage_run.stage_key
+            )
+            answered = {
+                d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)
+            }
+            gates.append(
+                OpenGate(
+                    run_id=gate.flow_run_id or "",
+                    project=project.key,
+                    stage=stage_run.stage_name,
+                    attempt=stage_run.attempt,
+                    gate=gate.gate_name,
+                    status=gate.status,
+                    round=gate.round,
+                    waiting_for=[a for a in gate_approvers(stage.gate, brief) if a not in answered],
+                    since=gate.opened_at,
+                )
+            )
+    return gates
+
+
+@dataclass(frozen=True)
+class Submitted:
+    gate: str
+    project: str
+    recorded: bool
+    url: str
+
+
+def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Submitted:
+    """Check an answer against the gate the run waits at, then resume the run with it.
+
+    A refused answer is recorded as refused and never reaches the run.
+    """
+    try:
+        UUID(run_id)
+    except ValueError:
+        raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
+    try:
+        approver = checked_email(answer.approver)
+    except ValueError as exc:
+        raise PmoInputError("--as", str(exc)) from None
+    answer = Answer(approver, answer.decision, answer.code, answer.comment, answer.conditions)
+    with session_scope() as session:
+        found = gate_for_run(session, flow_run_id=run_id)
+        if found is None:
+            raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is waiting at a gate")
+        project, stage_run, gate = found
+        brief = ProjectBrief.model_validate(project.brief)
+        stage = next(s for s in _pinned_lifecycle(project).stages if s.key == stage_run.stage_key)
+        reason = judge_answer(session, gate=gate, definition=stage.gate, brief=brief, answer=answer)
+        if reason is not None:
+            record_answer(
+                session,
+                gate=gate,
+                definition=stage.gate,
+                brief=brief,
+                round=gate.round,
+                response_key=f"cli-{uuid4()}",
+                answer=answer,
+                channel="cli",
+                flow_run_id=run_id,
+            )
+        gate_id, gate_name, round = gate.id, gate.gate_name, gate.round
+    if reason is not None:
+        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {reason}")
+    with prefect_api():
+        _resume_when_paused(run_id, answer, wait_seconds)
+    return Submitted(
+        gate_name,
+        project.key,
+        _wait_until_recorded(gate_id, round, approver, wait_seconds),
+        flow_run_url(run_id),
+    )
+
+
+def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> None:
+    # Another approver's answer may be being recorded right now; the run pauses again
+    # within moments, so wait for that rather than refusing.
+    deadline = time.monotonic() + wait_seconds
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(UUID(run_id))
+            if run.state and run.state.is_paused():
+                response = client.resume_flow_run(
+                    run.id,
+                    run_input={
+                        "approver": answer.approver,
+                        "decision": answer.decision,
+                        "code": answer.code,
+                        "comment": answer.comment,
+                        "conditions": answer.conditions,
+                    },
+                )
+                if response.status == SetStateStatus.ACCEPT:
+                    return
+            if time.monotonic() > deadline:
+                raise PmoInputError(
+                    "RUN_ID", f"run {run_id} is {run.state_name}, not waiting for an answer"
+                )
+            time.sleep(0.2)
+
+
+def _wait_until_recorded(gate_id: int, round: int, approver: str, wait_seconds: float) -> bool:
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            gate = session.get(Gate, gate_id)
+            if any(
+                d.approver_email == approver
+                for d in gate_decisions(session, gate=gate, round=round)
+            ):
+                return True
+        time.sleep(0.2)
+    return False

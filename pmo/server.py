@@ -1,0 +1,84 @@
+"""A local Prefect server in a subprocess: the embedded default of `pmo demo` and `pmo up`."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pmo.errors import ServiceUnavailable
+
+
+class ServerDidNotStart(ServiceUnavailable):
+    """The local Prefect server exited or did not answer in time."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def local_prefect_server(
+    home: Path, port: int | None = None, *, ui: bool = True, timeout: float = 60
+) -> Iterator[str]:
+    """Run `prefect server start` on 127.0.0.1 with its database under `home`; yields the
+    API URL and stops the server on exit."""
+    port = port or free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PREFECT_") or key == "PREFECT_LOGGING_LEVEL"
+    }
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        PREFECT_UI_ENABLED="true" if ui else "false",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    log_path = home / "server.log"
+    command = [sys.executable, "-m", "prefect", "server", "start"]
+    with log_path.open("ab") as log:
+        server = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_until_healthy(api_url, server, timeout, log_path)
+        yield api_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_until_healthy(
+    api_url: str, server: subprocess.Popen, timeout: float, log_path: Path
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ServerDidNotStart(f"the Prefect server exited; see {log_path}")
+        try:
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ServerDidNotStart(
+        f"the Prefect server did not answer within {timeout:.0f} s; see {log_path}"
+    )

@@ -1,0 +1,74 @@
+"""Every setting pmo-flows reads, in one pydantic-settings class (environment `PMO_*`)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PmoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PMO_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("~/.pmo"), description="Folder for the store, documents and outbox."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the store; SQLite under `home` when unset."
+    )
+    documents_dir: Path | None = Field(
+        default=None, description="Where documents are written; `home/documents` when unset."
+    )
+    templates_dir: Path | None = Field(
+        default=None, description="A PMO's own templates; each file here overrides the bundled one."
+    )
+    reference_docx: Path | None = Field(
+        default=None, description="Word file whose styles every .docx uses (corporate look)."
+    )
+
+    smtp_host: str | None = Field(default=None, description="SMTP server; outbox folder if unset.")
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "pmo-flows <pmo-flows@localhost>"
+
+    ui_url: str | None = Field(
+        default=None, description="Prefect UI base URL used in links; derived from the API URL."
+    )
+    port: int = Field(default=4200, description="Port of the server that `pmo up` runs.")
+    gate_poll_seconds: float = Field(
+        default=1.0, description="How often a paused (not suspended) run checks for an answer."
+    )
+    gate_pause_timeout_seconds: int = Field(
+        default=7 * 24 * 3600, description="How long a paused (not suspended) run waits at a gate."
+    )
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_home / 'pmo.db'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.resolved_home / "outbox"
+
+    @property
+    def resolved_documents_dir(self) -> Path:
+        return (self.documents_dir or self.resolved_home / "documents").expanduser()
+
+    @property
+    def default_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+
+@lru_cache
+def get_settings() -> PmoSettings:
+    """The settings of this process; `get_settings.cache_clear()` after changing the environment."""
+    return PmoSettings()

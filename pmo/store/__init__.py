@@ -1,0 +1,5 @@
+"""The store: SQLAlchemy models, the one way to open a session, and record functions."""
+
+from pmo.store.engine import open_store, session_scope
+
+__all__ = ["open_store", "session_scope"]

@@ -1,0 +1,199 @@
+"""What the store keeps: projects, stage runs, gates, decisions, codes, documents, messages.
+
+Every row a lifecycle writes carries a natural key (project + stage + attempt + gate ...)
+under a unique constraint, because a resumed flow runs again from the top and must find
+what it already wrote instead of writing it twice.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored and returned in UTC, also on SQLite, which forgets the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    # Stable constraint names, so Alembic migrations name the same thing on every database.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    lifecycle: Mapped[str] = mapped_column(String(60))
+    lifecycle_version: Mapped[str] = mapped_column(String(64))
+    # The tailored lifecycle as it was when the project started: its gates keep their
+    # rules even if the PMO edits the library while the project runs.
+    lifecycle_definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tier: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    current_stage: Mapped[str | None] = mapped_column(String(60))
+    budget: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    project_manager_email: Mapped[str] = mapped_column(String(320))
+    brief: Mapped[dict[str, Any]] = mapped_column(JSON)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+
+    stage_runs: Mapped[list["StageRun"]] = relationship(back_populates="project", lazy="raise")
+
+
+class StageRun(Base):
+    __tablename__ = "stage_runs"
+    __table_args__ = (UniqueConstraint("project_id", "stage_key", "attempt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage_key: Mapped[str] = mapped_column(String(60))
+    stage_name: Mapped[str] = mapped_column(String(200))
+    attempt: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default="in-progress")
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    project: Mapped[Project] = relationship(back_populates="stage_runs", lazy="raise")
+
+
+class ActivityRecord(Base):
+    __tablename__ = "activities"
+    __table_args__ = (UniqueConstraint("stage_run_id", "activity_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"))
+    activity_key: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Gate(Base):
+    """One gate of one stage attempt; `round` counts the times it was held and reopened."""
+
+    __tablename__ = "gates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    gate_key: Mapped[str] = mapped_column(String(60))
+    gate_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    round: Mapped[int] = mapped_column(default=1)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApprovalCode(Base):
+    """A one-time code sent to one approver for one gate round; only its hash is kept."""
+
+    __tablename__ = "approval_codes"
+    __table_args__ = (UniqueConstraint("gate_id", "round", "approver_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    round: Mapped[int]
+    approver_email: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class GateDecision(Base):
+    """One person's answer at a gate: accepted, or refused with the reason."""
+
+    __tablename__ = "gate_decisions"
+    __table_args__ = (UniqueConstraint("gate_id", "response_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    round: Mapped[int]
+    response_key: Mapped[str] = mapped_column(String(120))
+    approver_email: Mapped[str] = mapped_column(String(320))
+    roles: Mapped[str] = mapped_column(String(200), default="")
+    decision: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    accepted: Mapped[bool]
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20), default="prefect")
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DocumentRecord(Base):
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("project_id", "document_key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage_run_id: Mapped[int | None] = mapped_column(ForeignKey("stage_runs.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    document_key: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int]
+    markdown_path: Mapped[str] = mapped_column(Text)
+    docx_path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    markdown_sha256: Mapped[str] = mapped_column(String(64))
+    artifact_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """A message we owe someone; `pending` until delivered, so a crash resends, never drops."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    transport: Mapped[str | None] = mapped_column(String(10))
+    location: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

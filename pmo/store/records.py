@@ -1,0 +1,245 @@
+"""Store functions the lifecycle and the CLI call: keyword-only, session first.
+
+Each `ensure_*` finds the row its natural key names or creates it, so a flow that runs
+again from the top after a resume writes nothing twice.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pmo.brief import ProjectBrief
+from pmo.errors import BriefError
+from pmo.store.models import (
+    ActivityRecord,
+    ApprovalCode,
+    DocumentRecord,
+    Gate,
+    GateDecision,
+    Project,
+    StageRun,
+    utcnow,
+)
+from process_library.loader import LoadedLifecycle
+from process_library.schema import Stage
+
+
+def ensure_project(
+    session: Session, *, brief: ProjectBrief, lifecycle: LoadedLifecycle, flow_run_id: str | None
+) -> Project:
+    """The project's row, pinned to this lifecycle version; one project key, one lifecycle run."""
+    project = session.scalar(select(Project).where(Project.key == brief.key))
+    if project is not None:
+        if project.flow_run_id != flow_run_id:
+            raise BriefError(
+                "brief: key",
+                f"project '{brief.key}' already exists (run {project.flow_run_id}); "
+                "choose another key",
+            )
+        return project
+    project = Project(
+        key=brief.key,
+        name=brief.name,
+        lifecycle=lifecycle.lifecycle.name,
+        lifecycle_version=lifecycle.version,
+        lifecycle_definition=lifecycle.lifecycle.model_dump(mode="json"),
+        tier=brief.tier,
+        budget=brief.budget,
+        currency=brief.currency,
+        project_manager_email=brief.project_manager.email,
+        brief=brief.model_dump(mode="json"),
+        flow_run_id=flow_run_id,
+    )
+    session.add(project)
+    session.flush()
+    return project
+
+
+def get_project(session: Session, *, key: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.key == key))
+
+
+def ensure_stage_run(session: Session, *, project: Project, stage: Stage, attempt: int) -> StageRun:
+    stage_run = session.scalar(
+        select(StageRun).where(
+            StageRun.project_id == project.id,
+            StageRun.stage_key == stage.key,
+            StageRun.attempt == attempt,
+        )
+    )
+    if stage_run is None:
+        stage_run = StageRun(
+            project_id=project.id, stage_key=stage.key, stage_name=stage.name, attempt=attempt
+        )
+        session.add(stage_run)
+        session.flush()
+    project.current_stage = stage.key
+    return stage_run
+
+
+def project_stage_runs(session: Session, *, project: Project) -> list[StageRun]:
+    return list(
+        session.scalars(
+            select(StageRun).where(StageRun.project_id == project.id).order_by(StageRun.id)
+        )
+    )
+
+
+def ensure_activity(
+    session: Session, *, stage_run: StageRun, activity_key: str, name: str
+) -> ActivityRecord:
+    record = session.scalar(
+        select(ActivityRecord).where(
+            ActivityRecord.stage_run_id == stage_run.id,
+            ActivityRecord.activity_key == activity_key,
+        )
+    )
+    if record is None:
+        record = ActivityRecord(stage_run_id=stage_run.id, activity_key=activity_key, name=name)
+        session.add(record)
+        session.flush()
+    return record
+
+
+def find_document(session: Session, *, idempotency_key: str) -> DocumentRecord | None:
+    return session.scalar(
+        select(DocumentRecord).where(DocumentRecord.idempotency_key == idempotency_key)
+    )
+
+
+def next_document_version(session: Session, *, project: Project, document_key: str) -> int:
+    latest = session.scalar(
+        select(func.max(DocumentRecord.version)).where(
+            DocumentRecord.project_id == project.id,
+            DocumentRecord.document_key == document_key,
+        )
+    )
+    return (latest or 0) + 1
+
+
+def project_documents(session: Session, *, project: Project) -> list[DocumentRecord]:
+    return list(
+        session.scalars(
+            select(DocumentRecord)
+            .where(DocumentRecord.project_id == project.id)
+            .order_by(DocumentRecord.created_at, DocumentRecord.id)
+        )
+    )
+
+
+def ensure_gate(
+    session: Session, *, stage_run: StageRun, gate_key: str, gate_name: str, flow_run_id: str | None
+) -> Gate:
+    gate = session.scalar(select(Gate).where(Gate.stage_run_id == stage_run.id))
+    if gate is None:
+        gate = Gate(
+            stage_run_id=stage_run.id,
+            project_id=stage_run.project_id,
+            gate_key=gate_key,
+            gate_name=gate_name,
+            flow_run_id=flow_run_id,
+        )
+        session.add(gate)
+        session.flush()
+    stage_run.status = "at-gate" if gate.status != "decided" else stage_run.status
+    return gate
+
+
+def approval_code(
+    session: Session, *, gate: Gate, round: int, approver: str
+) -> ApprovalCode | None:
+    return session.scalar(
+        select(ApprovalCode).where(
+            ApprovalCode.gate_id == gate.id,
+            ApprovalCode.round == round,
+            ApprovalCode.approver_email == approver,
+        )
+    )
+
+
+def find_response(session: Session, *, gate: Gate, response_key: str) -> GateDecision | None:
+    return session.scalar(
+        select(GateDecision).where(
+            GateDecision.gate_id == gate.id, GateDecision.response_key == response_key
+        )
+    )
+
+
+def gate_decisions(
+    session: Session, *, gate: Gate, round: int | None = None, accepted: bool | None = True
+) -> list[GateDecision]:
+    query = select(GateDecision).where(GateDecision.gate_id == gate.id)
+    if round is not None:
+        query = query.where(GateDecision.round == round)
+    if accepted is not None:
+        query = query.where(GateDecision.accepted == accepted)
+    return list(session.scalars(query.order_by(GateDecision.received_at, GateDecision.id)))
+
+
+def project_decisions(session: Session, *, project: Project) -> list[tuple[Gate, GateDecision]]:
+    """Every accepted decision on the project so far, oldest first, with its gate."""
+    rows = session.execute(
+        select(Gate, GateDecision)
+        .join(GateDecision, GateDecision.gate_id == Gate.id)
+        .where(Gate.project_id == project.id, GateDecision.accepted.is_(True))
+        .order_by(GateDecision.received_at, GateDecision.id)
+    )
+    return [(gate, decision) for gate, decision in rows]
+
+
+def project_gates(session: Session, *, project: Project) -> list[Gate]:
+    return list(
+        session.scalars(select(Gate).where(Gate.project_id == project.id).order_by(Gate.id))
+    )
+
+
+def refused_answers(session: Session, *, project: Project) -> int:
+    return session.scalar(
+        select(func.count(GateDecision.id))
+        .join(Gate, Gate.id == GateDecision.gate_id)
+        .where(Gate.project_id == project.id, GateDecision.accepted.is_(False))
+    )
+
+
+def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
+    rows = session.execute(
+        select(Project, StageRun, Gate)
+        .join(StageRun, StageRun.id == Gate.stage_run_id)
+        .join(Project, Project.id == Gate.project_id)
+        .where(Gate.status.in_(("open", "on-hold")))
+        .order_by(Gate.opened_at)
+    )
+    return [(p, s, g) for p, s, g in rows]
+
+
+def gate_for_run(session: Session, *, flow_run_id: str) -> tuple[Project, StageRun, Gate] | None:
+    """The gate a lifecycle run is waiting at, if any."""
+    for project, stage_run, gate in open_gates(session):
+        if gate.flow_run_id == flow_run_id:
+            return project, stage_run, gate
+    return None
+
+
+def close_project(session: Session, *, project: Project, status: str, reason: str) -> None:
+    if project.closed_at is None:
+        project.status = status
+        project.close_reason = reason
+        project.closed_at = utcnow()
+
+
+def mark_decided(
+    session: Session, *, gate: Gate, stage_run: StageRun, round: int, outcome: str, at: datetime
+) -> None:
+    """Record a round's outcome once; a hold reopens the gate for the next round."""
+    if gate.round > round or gate.status == "decided":
+        return
+    gate.outcome = outcome
+    gate.decided_at = at
+    if outcome == "hold":
+        gate.status = "on-hold"
+        gate.round = round + 1
+        return
+    gate.status = "decided"
+    stage_run.status = {"go": "passed", "recycle": "recycled", "kill": "killed"}[outcome]
+    stage_run.finished_at = at

@@ -1,0 +1,97 @@
+"""Read, validate and version lifecycles from the process library."""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from pmo.errors import LifecycleError
+from process_library.schema import Lifecycle
+
+LIBRARY_DIR = Path(__file__).parent / "lifecycles"
+
+
+@dataclass(frozen=True)
+class LoadedLifecycle:
+    """A validated lifecycle and the content hash that versions it."""
+
+    lifecycle: Lifecycle
+    version: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.lifecycle.name}@{self.version}"
+
+
+def available_lifecycles(library: Path = LIBRARY_DIR) -> list[str]:
+    return sorted(p.stem for p in library.glob("*.yaml"))
+
+
+def load_lifecycle(name: str, library: Path = LIBRARY_DIR) -> LoadedLifecycle:
+    """The lifecycle called `name`, validated and versioned."""
+    path = library / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(available_lifecycles(library)) or "none"
+        raise LifecycleError("lifecycle", f"unknown lifecycle '{name}' (known: {known})")
+    return load_lifecycle_file(path)
+
+
+def load_lifecycle_file(path: Path) -> LoadedLifecycle:
+    """Validate one lifecycle file; a problem names the file and the field."""
+    try:
+        raw = path.read_bytes()
+        data = yaml.safe_load(raw)
+    except OSError as exc:
+        raise LifecycleError(str(path), f"cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise LifecycleError(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise LifecycleError(str(path), "must be a YAML mapping with name, title, stages")
+    try:
+        lifecycle = Lifecycle.model_validate(data)
+    except ValidationError as exc:
+        raise LifecycleError(str(path), describe_validation_error(exc, data)) from None
+    if lifecycle.name != path.stem:
+        raise LifecycleError(
+            f"{path}: name", f"'{lifecycle.name}' must match the file name '{path.stem}'"
+        )
+    return LoadedLifecycle(lifecycle, hashlib.sha256(raw).hexdigest()[:12], path)
+
+
+def validate_library(path: Path | None = None) -> list[LoadedLifecycle]:
+    """Validate one lifecycle file, or every lifecycle in a folder (default: the library)."""
+    target = path or LIBRARY_DIR
+    if target.is_dir():
+        files = sorted(target.glob("*.yaml"))
+        if not files:
+            raise LifecycleError(str(target), "holds no lifecycle (*.yaml) files")
+        return [load_lifecycle_file(f) for f in files]
+    return [load_lifecycle_file(target)]
+
+
+def describe_validation_error(exc: ValidationError, data: object) -> str:
+    """The first problem in pydantic's report, with a readable field path.
+
+    `stages.1.gate.approvers` becomes `stages[planning].gate.approvers`, so the PMO finds
+    the line without counting list items.
+    """
+    error = exc.errors()[0]
+    parts: list[str] = []
+    node = data
+    for loc in error["loc"]:
+        if isinstance(loc, int) and isinstance(node, list) and loc < len(node):
+            item = node[loc]
+            label = item.get("key") if isinstance(item, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{label or loc}]"]
+            node = item
+            continue
+        parts.append(str(loc))
+        node = node.get(loc) if isinstance(node, dict) else None
+    field = ".".join(parts) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{field}: {message}"

@@ -1,0 +1,33 @@
+"""Gate events for the rest of the organisation: Prefect automations hang on these."""
+
+from typing import Any
+from uuid import NAMESPACE_URL, uuid5
+
+from prefect.events import emit_event
+
+from pmo.gatekeeping import GateSite
+
+
+def emit_gate_event(name: str, site: GateSite, *, once_key: str, payload: dict[str, Any]) -> None:
+    """Emit `pmo.gate.<name>` about this gate, with the project as a related resource.
+
+    The event id is derived from `once_key`, so a flow replayed after a resume sends the
+    same event again under the same id, which Prefect stores once.
+    """
+    emit_event(
+        event=f"pmo.gate.{name}",
+        resource={
+            "prefect.resource.id": f"pmo.gate.{site.project_key}.{site.stage_key}.{site.attempt}",
+            "prefect.resource.name": site.gate_name,
+            "pmo.gate.key": site.gate_key,
+        },
+        related=[
+            {
+                "prefect.resource.id": f"pmo.project.{site.project_key}",
+                "prefect.resource.role": "project",
+                "prefect.resource.name": site.project_name,
+            }
+        ],
+        payload={"project": site.project_key, "stage": site.stage_key, **payload},
+        id=uuid5(NAMESPACE_URL, f"pmo:{name}:{once_key}"),
+    )

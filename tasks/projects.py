@@ -1,0 +1,57 @@
+"""Tasks that keep the project's record: registration, stages, activities, closure."""
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from pmo.brief import ProjectBrief
+from pmo.store import session_scope
+from pmo.store.models import StageRun
+from pmo.store.records import (
+    close_project,
+    ensure_activity,
+    ensure_project,
+    ensure_stage_run,
+    get_project,
+)
+from process_library.loader import LoadedLifecycle
+from process_library.schema import Activity, Stage
+
+# Every task here is idempotent through the store's natural keys, so Prefect's result
+# cache would add nothing but hashing of pydantic inputs.
+
+
+@task(cache_policy=NO_CACHE)
+def register_project(brief: ProjectBrief, lifecycle: LoadedLifecycle) -> int:
+    """Record the project and pin the lifecycle version it runs."""
+    with session_scope() as session:
+        project = ensure_project(
+            session, brief=brief, lifecycle=lifecycle, flow_run_id=flow_run.get_id()
+        )
+        return project.id
+
+
+@task(cache_policy=NO_CACHE, task_run_name="start {stage.name} (attempt {attempt})")
+def start_stage(brief: ProjectBrief, stage: Stage, attempt: int) -> int:
+    """Open the stage run that this attempt at the stage is recorded under."""
+    with session_scope() as session:
+        project = get_project(session, key=brief.key)
+        project.status = "active" if project.status == "on-hold" else project.status
+        return ensure_stage_run(session, project=project, stage=stage, attempt=attempt).id
+
+
+@task(cache_policy=NO_CACHE, task_run_name="{activity.name}")
+def perform_activity(stage_run_id: int, activity: Activity) -> None:
+    """Carry out one of the stage's activities and record that it was done."""
+    with session_scope() as session:
+        stage_run = session.get(StageRun, stage_run_id)
+        ensure_activity(session, stage_run=stage_run, activity_key=activity.key, name=activity.name)
+
+
+@task(cache_policy=NO_CACHE)
+def finish_project(brief: ProjectBrief, status: str, reason: str) -> str:
+    """Close the project: `closed` after its last gate, `cancelled` after a kill."""
+    with session_scope() as session:
+        project = get_project(session, key=brief.key)
+        close_project(session, project=project, status=status, reason=reason)
+        return project.status

@@ -1,0 +1,39 @@
+"""Briefs and lifecycles for tests, in one place."""
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, parse_brief
+from process_library.loader import LIBRARY_DIR
+
+BRIEF_DATA: dict[str, Any] = yaml.safe_load(EXAMPLE_BRIEF.read_text(encoding="utf-8"))
+
+
+def brief_data(**overrides: Any) -> dict[str, Any]:
+    """The example brief as data, with top-level fields replaced."""
+    data = copy.deepcopy(BRIEF_DATA)
+    data.update(overrides)
+    return data
+
+
+def make_brief(**overrides: Any) -> ProjectBrief:
+    return parse_brief(brief_data(**overrides), "test brief")
+
+
+def write_brief(folder: Path, data: dict[str, Any], name: str = "brief.yaml") -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def lifecycle_data(name: str = "pmbok-waterfall") -> dict[str, Any]:
+    return yaml.safe_load((LIBRARY_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def write_lifecycle(folder: Path, data: dict[str, Any]) -> Path:
+    path = folder / f"{data['name']}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path

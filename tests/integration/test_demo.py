@@ -1,0 +1,53 @@
+"""`pmo demo` end to end: a real Prefect server, every gate answered through its API."""
+
+import pytest
+from docx import Document
+from typer.testing import CliRunner
+
+from pmo.cli import app
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Project APOLLO: closed" in result.output
+    names = sorted(p.name for p in out.glob("APOLLO/*.docx"))
+    assert "APOLLO-charter-v1.docx" in names
+    # the demo's sponsor recycles the plan once: both versions are kept
+    assert {"APOLLO-plan-baseline-v1.docx", "APOLLO-plan-baseline-v2.docx"} <= set(names)
+    assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
+    charter = Document(str(out / "APOLLO" / "APOLLO-charter-v1.docx"))
+    headings = [p.text for p in charter.paragraphs if p.style.name.startswith("Heading")]
+    assert "Measurable objectives and success criteria" in headings
+    assert "Approvals on record" in headings
+    closure = Document(str(out / "APOLLO" / "APOLLO-closure-report-v1.docx"))
+    # approvals on record when it was written: the 6 answers before its own gate
+    assert len(closure.tables[-1].rows) == 1 + 6
+    # 2 + 2 (plan, attempt 1) + 2 (plan, attempt 2) + 1 (acceptance) + 2 (closure)
+    assert len(list((out / "outbox").glob("*.eml"))) == 9
+
+
+def test_demo_with_a_bad_brief_exits_2_with_one_line(tmp_path):
+    brief = tmp_path / "brief.yaml"
+    brief.write_text("key: X\nname: X\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "o"), "--brief", str(brief)])
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {brief}: purpose: Field required"]
+    assert "Traceback" not in result.output
+
+
+def test_library_validate_reports_each_lifecycle_and_refuses_a_broken_one(tmp_path):
+    result = CliRunner().invoke(app, ["library", "validate"])
+    assert result.exit_code == 0 and "ok  pmbok-waterfall" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ntitle: B\ndescription: d\nstages: []\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["library", "validate", str(bad)])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        == f"error: {bad}: stages: Tuple should have at least 1 item after validation, not 0"
+    )

@@ -1,0 +1,169 @@
+"""The store on SQLite and PostgreSQL: migrations, natural keys, one answer per key."""
+
+import pytest
+from sqlalchemy import inspect, select
+
+from pmo.approvals import record_answer, send_approval_request
+from pmo.errors import BriefError
+from pmo.gatekeeping import Answer
+from pmo.mail import compose_message
+from pmo.settings import get_settings
+from pmo.store import session_scope
+from pmo.store.engine import engine_for
+from pmo.store.models import ApprovalCode, GateDecision, Notification, Project, utcnow
+from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
+from process_library.loader import load_lifecycle
+from tests.factories import make_brief
+
+pytestmark = pytest.mark.integration
+
+LIFECYCLE = load_lifecycle("pmbok-waterfall")
+STAGE = LIFECYCLE.lifecycle.stages[0]
+
+
+def test_the_migration_creates_every_table(store_url):
+    tables = set(inspect(engine_for(store_url)).get_table_names())
+    assert {
+        "projects",
+        "stage_runs",
+        "activities",
+        "gates",
+        "approval_codes",
+        "gate_decisions",
+        "documents",
+        "notifications",
+        "alembic_version",
+    } <= tables
+
+
+def open_first_gate(session, brief, run_id="run-1"):
+    project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=run_id)
+    stage_run = ensure_stage_run(session, project=project, stage=STAGE, attempt=1)
+    gate = ensure_gate(
+        session,
+        stage_run=stage_run,
+        gate_key=STAGE.gate.key,
+        gate_name=STAGE.gate.name,
+        flow_run_id=run_id,
+    )
+    return project, stage_run, gate
+
+
+def test_ensure_functions_find_what_a_replayed_flow_already_wrote(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        first = [row.id for row in open_first_gate(session, brief)]
+    with session_scope() as session:
+        again = [row.id for row in open_first_gate(session, brief)]
+        project = session.get(Project, first[0])
+        assert project.lifecycle_version == LIFECYCLE.version
+        assert project.lifecycle_definition["name"] == "pmbok-waterfall"
+    assert first == again
+
+
+def test_a_second_lifecycle_run_for_the_same_key_is_refused_and_writes_nothing(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        open_first_gate(session, brief, run_id="run-1")
+    with (
+        pytest.raises(BriefError, match="project 'APOLLO' already exists"),
+        session_scope() as session,
+    ):
+        open_first_gate(session, brief, run_id="run-2")
+    with session_scope() as session:
+        assert session.scalar(select(Project).where(Project.key == "APOLLO")).flow_run_id == "run-1"
+
+
+def send_request(session, gate, approver, sent):
+    def compose(code):
+        sent.append(code)
+        return compose_message(
+            to=[approver],
+            subject="Decide",
+            body=f"Approval code: {code}",
+            message_id_key=f"test/{gate.id}/{approver}",
+        )
+
+    return send_approval_request(session, gate=gate, round=1, approver=approver, compose=compose)
+
+
+def test_a_code_is_mailed_once_kept_only_as_a_hash_and_counts_once(store_url):
+    brief = make_brief()
+    sent: list[str] = []
+    with session_scope() as session:
+        _, _, gate = open_first_gate(session, brief)
+        assert send_request(session, gate, "dana.reyes@example.com", sent) is not None
+        assert send_request(session, gate, "dana.reyes@example.com", sent) is None
+    assert len(sent) == 1
+    code = sent[0]
+    with session_scope() as session:
+        stored = session.scalar(select(ApprovalCode))
+        assert code.replace("-", "") not in stored.code_hash
+        assert session.scalar(select(Notification)).status == "sent"
+
+    answer = Answer("dana.reyes@example.com", "go", code, "Fine")
+    with session_scope() as session:
+        gate = session.get(type(gate), gate.id)
+        row = record_answer(
+            session,
+            gate=gate,
+            definition=STAGE.gate,
+            brief=brief,
+            round=1,
+            response_key="k1",
+            answer=answer,
+            channel="test",
+            flow_run_id="run-1",
+        )
+        assert row.accepted and row.roles == "sponsor"
+        replay = record_answer(
+            session,
+            gate=gate,
+            definition=STAGE.gate,
+            brief=brief,
+            round=1,
+            response_key="k1",
+            answer=answer,
+            channel="test",
+            flow_run_id="run-1",
+        )
+        assert replay.id == row.id
+        reuse = record_answer(
+            session,
+            gate=gate,
+            definition=STAGE.gate,
+            brief=brief,
+            round=1,
+            response_key="k2",
+            answer=answer,
+            channel="test",
+            flow_run_id="run-1",
+        )
+        assert not reuse.accepted and reuse.refusal_reason == "the approval code was already used"
+    with session_scope() as session:
+        assert session.query(GateDecision).count() == 2
+
+
+def test_a_failed_delivery_leaves_no_code_and_no_notification(store_url, monkeypatch):
+    monkeypatch.setenv("PMO_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PMO_SMTP_PORT", "9")  # discard port: nothing listens
+    get_settings.cache_clear()
+    brief = make_brief()
+    with session_scope() as session:
+        _, _, gate = open_first_gate(session, brief)
+    with pytest.raises(Exception, match="127.0.0.1:9"), session_scope() as session:
+        send_request(session, session.merge(gate), "dana.reyes@example.com", [])
+    with session_scope() as session:
+        assert session.query(ApprovalCode).count() == 0
+        assert session.query(Notification).count() == 0
+
+
+def test_a_hold_reopens_the_gate_for_a_new_round(store_url):
+    with session_scope() as session:
+        _, stage_run, gate = open_first_gate(session, make_brief())
+        mark_decided(session, gate=gate, stage_run=stage_run, round=1, outcome="hold", at=utcnow())
+        assert (gate.status, gate.round) == ("on-hold", 2)
+        mark_decided(session, gate=gate, stage_run=stage_run, round=1, outcome="hold", at=utcnow())
+        assert gate.round == 2  # replaying round 1 changes nothing
+        mark_decided(session, gate=gate, stage_run=stage_run, round=2, outcome="go", at=utcnow())
+        assert (gate.status, gate.outcome, stage_run.status) == ("decided", "go", "passed")

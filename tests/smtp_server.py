@@ -1,0 +1,65 @@
+"""A real SMTP server on loopback that keeps every message it receives, for tests."""
+
+import email.policy
+import socket
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class ReceivedMail:
+    """The running server's address and what it has received so far, in order of arrival."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)  # envelope RCPT TO, per message
+
+
+class _CollectingHandler:
+    def __init__(self, received: ReceivedMail, refuse: Collection[str]) -> None:
+        self.received = received
+        self.refuse = {address.lower() for address in refuse}
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode()
+        message = BytesParser(policy=email.policy.default).parsebytes(raw)
+        self.received.messages.append(message)
+        self.received.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (also handy as a closed port)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_smtp_server(
+    host: str = "127.0.0.1", refuse: Collection[str] = ()
+) -> Iterator[ReceivedMail]:
+    """Run an aiosmtpd server on a free loopback port that refuses the `refuse` addresses."""
+    received = ReceivedMail(host=host, port=free_port(host))
+    controller = Controller(_CollectingHandler(received, refuse), hostname=host, port=received.port)
+    controller.start()
+    try:
+        yield received
+    finally:
+        controller.stop()
