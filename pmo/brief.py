@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
@@ -23,7 +22,7 @@ from pydantic import (
 )
 
 from pmo.errors import BriefError
-from process_library.loader import describe_validation_error
+from process_library.loader import describe_validation_error, read_yaml
 from process_library.schema import Lifecycle, Tier
 
 
@@ -129,14 +128,7 @@ def parse_brief(data: object, source: str = "brief") -> ProjectBrief:
 
 def load_brief(path: Path) -> ProjectBrief:
     """Read and validate a brief from a YAML file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise BriefError(str(path), f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise BriefError(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    _, data = read_yaml(path, BriefError)
     return parse_brief(data, str(path))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from pmo.errors import LifecycleError
+from pmo.errors import LifecycleError, PmoInputError
 from process_library.schema import Lifecycle
 
 LIBRARY_DIR = Path(__file__).parent / "lifecycles"
@@ -41,15 +41,7 @@ def load_lifecycle(name: str, library: Path = LIBRARY_DIR) -> LoadedLifecycle:
 
 def load_lifecycle_file(path: Path) -> LoadedLifecycle:
     """Validate one lifecycle file; a problem names the file and the field."""
-    try:
-        raw = path.read_bytes()
-        data = yaml.safe_load(raw)
-    except OSError as exc:
-        raise LifecycleError(str(path), f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise LifecycleError(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw, data = read_yaml(path, LifecycleError)
     if not isinstance(data, dict):
         raise LifecycleError(str(path), "must be a YAML mapping with name, title, stages")
     try:
@@ -72,6 +64,19 @@ def validate_library(path: Path | None = None) -> list[LoadedLifecycle]:
             raise LifecycleError(str(target), "holds no lifecycle (*.yaml) files")
         return [load_lifecycle_file(f) for f in files]
     return [load_lifecycle_file(target)]
+
+
+def read_yaml(path: Path, error: type[PmoInputError]) -> tuple[bytes, object]:
+    """The bytes and parsed content of a YAML file a person wrote; `error` names the line."""
+    try:
+        raw = path.read_bytes()
+        return raw, yaml.safe_load(raw)
+    except OSError as exc:
+        raise error(str(path), f"cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise error(where, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
 
 
 def describe_validation_error(exc: ValidationError, data: object) -> str:
