@@ -1,9 +1,13 @@
 """Every deployment pmo-flows serves, wired in one place."""
 
+from datetime import timedelta
+
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.gate_sla import gate_sla
 from flows.lifecycle import project_lifecycle
+from pmo.settings import get_settings
 
 LIFECYCLE_DEPLOYMENT = "project-lifecycle/project-lifecycle"
 
@@ -13,6 +17,12 @@ def deployments() -> list[RunnerDeployment]:
         project_lifecycle.to_deployment(
             name="project-lifecycle",
             description="Start a project: fill in its brief and pick the lifecycle.",
+            tags=["pmo"],
+        ),
+        gate_sla.to_deployment(
+            name="gate-sla",
+            description="Remind, escalate and apply timeout policies at gates that wait too long.",
+            interval=timedelta(minutes=get_settings().gate_sla_interval_minutes),
             tags=["pmo"],
         ),
     ]

@@ -15,13 +15,13 @@ from pydantic import Field, create_model
 
 from pmo.brief import ProjectBrief
 from pmo.criteria import scorecard
-from pmo.gatekeeping import Answer, gate_approvers, gate_outcome
+from pmo.events import emit_gate_event
+from pmo.gatekeeping import Answer, gate_approvers
 from pmo.settings import get_settings
 from process_library.loader import LoadedLifecycle
-from process_library.schema import Decision, Gate, Stage
+from process_library.schema import Gate, Stage
 from tasks.documents import DocumentRef, render_document
-from tasks.events import emit_gate_event
-from tasks.gates import decide_gate, open_gate, record_gate_answer
+from tasks.gates import Verdict, decide_gate, open_gate, read_gate_standing, record_gate_answer
 from tasks.notify import notify_approvers
 
 DECISION_HELP = {
@@ -76,8 +76,8 @@ def hold_gate(
     attempt: int,
     stage_run_id: int,
     documents: list[DocumentRef],
-) -> Decision:
-    """Hold the stage's gate until its approvers decide; returns the decision."""
+) -> Verdict:
+    """Hold the stage's gate until its approvers decide; returns their verdict."""
     gate = stage.gate
     site = open_gate(brief, stage, stage_run_id)
     produced = {d.key for d in documents}
@@ -108,12 +108,16 @@ def hold_gate(
             once_key=f"{site.once_key}/{round}",
             payload={"round": round, "approvers": sorted(approvers)},
         )
-        accepted: list[str] = []
-        notice = ""
-        answers = 0
-        while (outcome := gate_outcome(gate, len(approvers), accepted)) is None:
-            answers += 1
-            key = f"{stage.key}-{attempt}-{round}-{answers}"
+        # The store, not this function's memory, says where the gate stands: a run that
+        # resumes from the top finds the answers it already recorded, and the gate-sla
+        # flow can decide a round (timeout policy) while the run is suspended.
+        while (standing := read_gate_standing(site, gate, brief, round)).outcome is None:
+            key = f"{stage.key}-{attempt}-{round}-{standing.prompts + 1}"
+            notice = (
+                f"> **The last answer was refused:** {standing.last_refusal}\n\n"
+                if standing.last_refusal
+                else ""
+            )
             form = answer_form(gate, sorted(approvers), notice + pack_markdown)
             response = wait_for_answer(form, key)
             answer = Answer(
@@ -123,13 +127,8 @@ def hold_gate(
                 comment=response.comment,
                 conditions=response.conditions,
             )
-            ok, reason = record_gate_answer(site, brief, stage, round, key, answer)
-            if ok:
-                accepted.append(answer.decision)
-                notice = ""
-            else:
-                notice = f"> **The last answer was refused:** {reason}\n\n"
-        decide_gate(site, round, outcome)
-        if outcome != "hold":
-            return outcome
+            record_gate_answer(site, brief, stage, round, key, answer)
+        verdict = decide_gate(site, round, standing.outcome)
+        if verdict.outcome != "hold":
+            return verdict
         round += 1

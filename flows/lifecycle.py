@@ -12,8 +12,9 @@ from prefect.runtime import flow_run
 from flows.gate import hold_gate
 from pmo.brief import ProjectBrief
 from process_library.loader import LoadedLifecycle, load_lifecycle
-from process_library.schema import Decision, Stage
+from process_library.schema import Stage
 from tasks.documents import render_document
+from tasks.gates import Verdict
 from tasks.projects import finish_project, perform_activity, register_project, start_stage
 
 
@@ -36,7 +37,7 @@ def label_run(brief: ProjectBrief, lifecycle: LoadedLifecycle) -> None:
 
 def run_stage(
     brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
-) -> Decision:
+) -> Verdict:
     """Do the stage's work, write its documents, hold its gate."""
     stage_run_id = start_stage(brief, stage, attempt)
     for activity in stage.activities:
@@ -60,12 +61,13 @@ def project_lifecycle(brief: ProjectBrief, lifecycle: str = "pmbok-waterfall") -
     register_project(brief, tailored)
     for stage in tailored.lifecycle.stages:
         attempt = 1
-        while (decision := run_stage(brief, tailored, stage, attempt)) == "recycle":
+        while (verdict := run_stage(brief, tailored, stage, attempt)).outcome == "recycle":
             attempt += 1
-        if decision == "kill":
+        if verdict.outcome == "kill":
             for key in tailored.lifecycle.cancellation_documents:
                 render_document(brief, tailored, stage, attempt, key)
-            status = finish_project(brief, "cancelled", f"Killed at gate '{stage.gate.name}'")
+            reason = f"Killed at gate '{stage.gate.name}': {verdict.reason}"
+            status = finish_project(brief, "cancelled", reason)
             return {"project": brief.key, "status": status, "stopped_at": stage.key}
     status = finish_project(brief, "closed", "All gates passed")
     return {"project": brief.key, "status": status, "stopped_at": None}

@@ -1,6 +1,7 @@
 """Answers at a gate, checked and recorded, and the codes that authenticate them.
 
-Shared by the lifecycle flow and `pmo approve`, so both apply the same rules.
+Shared by the lifecycle flow, `pmo approve` and the gate-sla flow, so all apply the same
+rules.
 """
 
 from collections.abc import Callable
@@ -10,19 +11,61 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.gatekeeping import Answer, gate_approvers, hash_code, new_code, refusal_reason
-from pmo.mail import Delivery, deliver
-from pmo.store.models import ApprovalCode, Gate, GateDecision, Notification, utcnow
+from pmo.documents import render_text
+from pmo.gatekeeping import (
+    WRONG_CODES_BEFORE_LOCK,
+    Answer,
+    GateSite,
+    Refusal,
+    gate_approvers,
+    hash_code,
+    new_code,
+    refusal_reason,
+)
+from pmo.mail import Delivery, compose_message, deliver
+from pmo.store.models import (
+    ApprovalCode,
+    Gate,
+    GateDecision,
+    Notification,
+    Project,
+    StageRun,
+    utcnow,
+)
 from pmo.store.records import approval_code, find_response
 from process_library.schema import Gate as GateDefinition
+from process_library.schema import Lifecycle
+
+POLICY = "policy"  # who a timeout decision is recorded as: never a person
+
+
+def gate_site(project: Project, stage_run: StageRun, gate: Gate) -> GateSite:
+    """The site of a gate as the store has it."""
+    return GateSite(
+        gate_id=gate.id,
+        project_key=project.key,
+        project_name=project.name,
+        stage_key=stage_run.stage_key,
+        attempt=stage_run.attempt,
+        gate_key=gate.gate_key,
+        gate_name=gate.gate_name,
+    )
 
 
 def judge_answer(
     session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief, answer: Answer
-) -> str | None:
+) -> Refusal | None:
     """Why the answer would be refused at the gate's current round, or None if it counts."""
     if gate.status == "decided":
-        return f"gate '{gate.gate_key}' is already decided ({gate.outcome})"
+        return Refusal(
+            "gate-decided", f"gate '{gate.gate_key}' is already decided ({gate.outcome})"
+        )
+    if gate.locked_at is not None:
+        return Refusal(
+            "gate-locked",
+            f"gate '{gate.gate_key}' is locked after {WRONG_CODES_BEFORE_LOCK} wrong codes; "
+            "the PMO must unlock it",
+        )
     code = approval_code(session, gate=gate, round=gate.round, approver=answer.approver.lower())
     return refusal_reason(
         gate=definition,
@@ -47,14 +90,23 @@ def record_answer(
     channel: str,
     flow_run_id: str | None,
 ) -> GateDecision:
-    """Check and record one answer, once per `response_key`; a valid one uses up its code."""
+    """Check and record one answer, once per `response_key`; a valid one uses up its code.
+
+    Wrong codes are counted; the one that reaches the limit locks the gate and alerts the
+    PMO contacts of the project's lifecycle.
+    """
     existing = find_response(session, gate=gate, response_key=response_key)
     if existing is not None:
         return existing
     approver = answer.approver.lower()
-    reason = judge_answer(session, gate=gate, definition=definition, brief=brief, answer=answer)
-    if reason is None:
+    refusal = judge_answer(session, gate=gate, definition=definition, brief=brief, answer=answer)
+    if refusal is None:
         approval_code(session, gate=gate, round=round, approver=approver).used_at = utcnow()
+    elif refusal.kind == "wrong-code":
+        gate.wrong_codes += 1
+        if gate.wrong_codes >= WRONG_CODES_BEFORE_LOCK:
+            gate.locked_at = utcnow()
+            _alert_pmo_of_lock(session, gate=gate)
     row = GateDecision(
         gate_id=gate.id,
         round=round,
@@ -64,10 +116,35 @@ def record_answer(
         decision=answer.decision,
         comment=answer.comment,
         conditions=answer.conditions,
-        accepted=reason is None,
-        refusal_reason=reason,
+        accepted=refusal is None,
+        refusal_reason=refusal.message if refusal else None,
+        refusal_kind=refusal.kind if refusal else None,
         channel=channel,
         flow_run_id=flow_run_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_policy_decision(
+    session: Session, *, gate: Gate, decision: str, reason: str
+) -> GateDecision | None:
+    """Record the gate's timeout policy deciding this round; None if it already has."""
+    key = f"policy-timeout-{gate.round}"
+    if find_response(session, gate=gate, response_key=key) is not None:
+        return None
+    row = GateDecision(
+        gate_id=gate.id,
+        round=gate.round,
+        response_key=key,
+        approver_email=POLICY,
+        roles="timeout policy",
+        decision=decision,
+        comment=reason,
+        accepted=True,
+        channel=POLICY,
+        flow_run_id=gate.flow_run_id,
     )
     session.add(row)
     session.flush()
@@ -81,36 +158,63 @@ def send_approval_request(
     round: int,
     approver: str,
     compose: Callable[[str], EmailMessage],
+    purpose: str = "request",
 ) -> Delivery | None:
-    """Issue `approver` a fresh code for this gate round and mail it, once.
+    """Issue `approver` a fresh code for this gate round and mail it, once per purpose.
 
     Only the code's hash is stored, so the code is minted in the same transaction that
     sends it: a failed delivery rolls the code back, and a resend after a crash mints a
-    new code that replaces the one that may never have arrived.
+    new code that replaces the one that may never have arrived. A reminder or a reissue
+    after an unlock (other purposes) replaces the code the same way.
     """
-    key = f"gate-request:{gate.id}:{round}:{approver}"
+    key = f"gate-{purpose}:{gate.id}:{round}:{approver}"
+    code = new_code()
+    code_hash = hash_code(gate_id=gate.id, round=round, approver=approver, code=code)
+
+    def replace_code() -> None:
+        stored = approval_code(session, gate=gate, round=round, approver=approver)
+        if stored is None:
+            session.add(
+                ApprovalCode(
+                    gate_id=gate.id, round=round, approver_email=approver, code_hash=code_hash
+                )
+            )
+        else:
+            stored.code_hash, stored.issued_at, stored.used_at = code_hash, utcnow(), None
+
+    return send_once(
+        session,
+        key=key,
+        project_id=gate.project_id,
+        message=lambda: compose(code),
+        before_delivery=replace_code,
+    )
+
+
+def send_once(
+    session: Session,
+    *,
+    key: str,
+    project_id: int,
+    message: Callable[[], EmailMessage],
+    before_delivery: Callable[[], None] | None = None,
+) -> Delivery | None:
+    """Deliver a message once per `key`; a message that failed to go out goes next time."""
     note = session.scalar(select(Notification).where(Notification.idempotency_key == key))
     if note is not None and note.status == "sent":
         return None
-    code = new_code()
-    code_hash = hash_code(gate_id=gate.id, round=round, approver=approver, code=code)
-    stored = approval_code(session, gate=gate, round=round, approver=approver)
-    if stored is None:
-        session.add(
-            ApprovalCode(gate_id=gate.id, round=round, approver_email=approver, code_hash=code_hash)
-        )
-    else:
-        stored.code_hash, stored.issued_at = code_hash, utcnow()
-    message = compose(code)
+    if before_delivery is not None:
+        before_delivery()
+    composed = message()
     if note is None:
         note = Notification(
             idempotency_key=key,
-            project_id=gate.project_id,
-            recipient=approver,
-            subject=str(message["Subject"]),
+            project_id=project_id,
+            recipient=", ".join(composed.get_all("To", [])),
+            subject=str(composed["Subject"]),
         )
         session.add(note)
-    delivery = deliver(message)
+    delivery = deliver(composed)
     note.status, note.transport, note.location, note.sent_at = (
         "sent",
         delivery.transport,
@@ -119,3 +223,23 @@ def send_approval_request(
     )
     session.flush()
     return delivery
+
+
+def _alert_pmo_of_lock(session: Session, *, gate: Gate) -> None:
+    project = session.get(Project, gate.project_id)
+    contacts = Lifecycle.model_validate(project.lifecycle_definition).pmo_contacts
+    for contact in contacts:
+        send_once(
+            session,
+            key=f"gate-locked:{gate.id}:{gate.locked_at.isoformat()}:{contact}",
+            project_id=project.id,
+            message=lambda contact=contact: compose_message(
+                to=[contact],
+                subject=f"[{project.key}] {gate.gate_name}: locked after wrong approval codes",
+                body=render_text(
+                    "email/gate-locked.txt.j2",
+                    {"project": project, "gate": gate, "limit": WRONG_CODES_BEFORE_LOCK},
+                ),
+                message_id_key=f"locked/{gate.id}/{gate.locked_at.isoformat()}/{contact}",
+            ),
+        )

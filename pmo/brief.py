@@ -9,9 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,17 +21,8 @@ from pydantic import (
 
 from pmo.errors import BriefError
 from process_library.loader import describe_validation_error, read_yaml
-from process_library.schema import Lifecycle, Tier
+from process_library.schema import Email, Lifecycle, Tier
 
-
-def checked_email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValueError(f"'{value}' is not a valid email address: {exc}") from None
-
-
-Email = Annotated[str, AfterValidator(checked_email)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Level = Literal["low", "medium", "high"]
 

@@ -13,6 +13,8 @@ from process_library.schema import Decision, Gate
 # Crockford's base32 without I, L, O, U: nothing an approver can misread when typing.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 12 x 5 bits = 60 bits of entropy
+# Wrong codes a gate takes before it locks: enough for typos, far too few to guess 60 bits.
+WRONG_CODES_BEFORE_LOCK = 5
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,15 @@ class Answer:
     code: str
     comment: str = ""
     conditions: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an answer cannot count: a stable `kind` for the record and audits, and a
+    message for the person who answered."""
+
+    kind: str
+    message: str
 
 
 def new_code() -> str:
@@ -76,24 +87,30 @@ def refusal_reason(
     round: int,
     stored_code_hash: str | None,
     code_used: bool,
-) -> str | None:
+) -> Refusal | None:
     """Why this answer cannot count, or None when it is valid."""
     approver = answer.approver.lower()
     if approver == brief.project_manager.email and not gate.allow_project_manager:
-        return f"{approver} is the project manager and cannot approve their own gate"
+        return Refusal(
+            "project-manager",
+            f"{approver} is the project manager and cannot approve their own gate",
+        )
     if approver not in gate_approvers(gate, brief):
-        return f"{approver} is not an approver of gate '{gate.key}'"
+        return Refusal("not-an-approver", f"{approver} is not an approver of gate '{gate.key}'")
     if answer.decision not in gate.decisions:
         allowed = ", ".join(gate.decisions)
-        return f"decision '{answer.decision}' is not allowed at gate '{gate.key}' ({allowed})"
+        return Refusal(
+            "decision-not-allowed",
+            f"decision '{answer.decision}' is not allowed at gate '{gate.key}' ({allowed})",
+        )
     if stored_code_hash is None:
-        return f"no approval code was issued to {approver} for this gate"
+        return Refusal("no-code", f"no approval code was issued to {approver} for this gate")
     expected = hash_code(gate_id=gate_id, round=round, approver=approver, code=answer.code)
     # compare_digest: the time taken must not tell how much of a guess was right.
     if not hmac.compare_digest(stored_code_hash, expected):
-        return "the approval code is wrong"
+        return Refusal("wrong-code", "the approval code is wrong")
     if code_used:
-        return "the approval code was already used"
+        return Refusal("code-used", "the approval code was already used")
     return None
 
 

@@ -19,17 +19,26 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from pmo.approvals import judge_answer, record_answer
-from pmo.brief import ProjectBrief, checked_email, load_brief
+from pmo.approvals import gate_site, judge_answer, record_answer, send_approval_request
+from pmo.brief import ProjectBrief, load_brief
 from pmo.errors import BriefError, PmoInputError, ResponseRefused, ServiceUnavailable
+from pmo.events import answer_payload, emit_gate_event
+from pmo.gate_mail import renewal_composer
 from pmo.gatekeeping import Answer, gate_approvers
 from pmo.prefect_links import flow_run_url
 from pmo.settings import get_settings
 from pmo.store import session_scope
-from pmo.store.models import Gate, Project
-from pmo.store.records import gate_decisions, gate_for_run, get_project, open_gates
+from pmo.store.models import Gate, GateDecision, Project, utcnow
+from pmo.store.records import (
+    gate_decisions,
+    gate_for_run,
+    get_project,
+    open_gates,
+    project_for_run,
+    stage_documents,
+)
 from process_library.loader import load_lifecycle
-from process_library.schema import Lifecycle
+from process_library.schema import Lifecycle, checked_email
 
 LIFECYCLE_DEPLOYMENT = "project-lifecycle/project-lifecycle"
 
@@ -137,51 +146,125 @@ class Submitted:
     url: str
 
 
-def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Submitted:
-    """Check an answer against the gate the run waits at, then resume the run with it.
-
-    A refused answer is recorded as refused and never reaches the run.
-    """
+def _waiting_gate(session, run_id: str):
+    """The project, stage run and gate that run `run_id` waits at, or a clear refusal."""
     try:
         UUID(run_id)
     except ValueError:
         raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
+    found = gate_for_run(session, flow_run_id=run_id)
+    if found is not None:
+        return found
+    if (project := project_for_run(session, flow_run_id=run_id)) is None:
+        raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is known to this PMO")
+    raise PmoInputError(
+        "RUN_ID",
+        f"run {run_id} ({project.key}) is not waiting at a gate: the project is {project.status}"
+        + (f", at {project.current_stage}" if project.current_stage else ""),
+    )
+
+
+def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Submitted:
+    """Check an answer against the gate the run waits at, then resume the run with it.
+
+    A refused answer is recorded as refused (and announced as a `pmo.gate.refused` event)
+    and never reaches the run.
+    """
     try:
         approver = checked_email(answer.approver)
     except ValueError as exc:
         raise PmoInputError("--as", str(exc)) from None
     answer = Answer(approver, answer.decision, answer.code, answer.comment, answer.conditions)
+    submitted_at = utcnow()
     with session_scope() as session:
-        found = gate_for_run(session, flow_run_id=run_id)
-        if found is None:
-            raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is waiting at a gate")
-        project, stage_run, gate = found
+        project, stage_run, gate = _waiting_gate(session, run_id)
         brief = ProjectBrief.model_validate(project.brief)
         stage = next(s for s in _pinned_lifecycle(project).stages if s.key == stage_run.stage_key)
-        reason = judge_answer(session, gate=gate, definition=stage.gate, brief=brief, answer=answer)
-        if reason is not None:
-            record_answer(
+        refusal = judge_answer(
+            session, gate=gate, definition=stage.gate, brief=brief, answer=answer
+        )
+        if refusal is not None:
+            response_key = f"cli-{uuid4()}"
+            row = record_answer(
                 session,
                 gate=gate,
                 definition=stage.gate,
                 brief=brief,
                 round=gate.round,
-                response_key=f"cli-{uuid4()}",
+                response_key=response_key,
                 answer=answer,
                 channel="cli",
                 flow_run_id=run_id,
             )
+            site = gate_site(project, stage_run, gate)
+            payload, locked_at = answer_payload(row, gate.round), gate.locked_at
         gate_id, gate_name, round = gate.id, gate.gate_name, gate.round
-    if reason is not None:
-        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {reason}")
+    if refusal is not None:
+        with prefect_api():
+            emit_gate_event(
+                "refused", site, once_key=f"{site.once_key}/{response_key}", payload=payload
+            )
+            if locked_at is not None and refusal.kind == "wrong-code":
+                emit_gate_event(
+                    "locked", site, once_key=f"{site.once_key}/{locked_at.isoformat()}", payload={}
+                )
+        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {refusal.message}")
     with prefect_api():
         _resume_when_paused(run_id, answer, wait_seconds)
-    return Submitted(
-        gate_name,
-        project.key,
-        _wait_until_recorded(gate_id, round, approver, wait_seconds),
-        flow_run_url(run_id),
-    )
+    row = _wait_until_recorded(gate_id, round, approver, submitted_at, wait_seconds)
+    if row is not None and not row.accepted:
+        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {row.refusal_reason}")
+    return Submitted(gate_name, project.key, row is not None, flow_run_url(run_id))
+
+
+def unlock_gate(run_id: str, by: str) -> str:
+    """Unlock a gate locked by wrong codes; every approver still to answer gets a new code.
+
+    Only the PMO contacts of the project's lifecycle may unlock.
+    """
+    try:
+        by = checked_email(by)
+    except ValueError as exc:
+        raise PmoInputError("--as", str(exc)) from None
+    with session_scope() as session:
+        project, stage_run, gate = _waiting_gate(session, run_id)
+        lifecycle = _pinned_lifecycle(project)
+        if by not in lifecycle.pmo_contacts:
+            raise PmoInputError(
+                "--as", f"{by} is not a PMO contact of lifecycle '{lifecycle.name}'"
+            )
+        if gate.locked_at is None:
+            raise PmoInputError("RUN_ID", f"gate '{gate.gate_name}' of {project.key} is not locked")
+        brief = ProjectBrief.model_validate(project.brief)
+        stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
+        reissue = f"reissue-{gate.locked_at.strftime('%Y%m%dT%H%M%S%f')}"
+        gate.locked_at, gate.wrong_codes = None, 0
+        answered = {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
+        waiting = [a for a in gate_approvers(stage.gate, brief) if a not in answered]
+        site = gate_site(project, stage_run, gate)
+        for approver in waiting:
+            send_approval_request(
+                session,
+                gate=gate,
+                round=gate.round,
+                approver=approver,
+                compose=renewal_composer(
+                    site,
+                    stage,
+                    gate.round,
+                    approver,
+                    run_id,
+                    why="unlocked",
+                    waiting_since=gate.round_opened_at or gate.opened_at,
+                    due=None,
+                    documents=stage_documents(session, stage_run=stage_run),
+                ),
+                purpose=reissue,
+            )
+        gate_name = gate.gate_name
+    with prefect_api():
+        emit_gate_event("unlocked", site, once_key=f"{site.once_key}/{reissue}", payload={"by": by})
+    return gate_name
 
 
 def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> None:
@@ -211,15 +294,17 @@ def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> Non
             time.sleep(0.2)
 
 
-def _wait_until_recorded(gate_id: int, round: int, approver: str, wait_seconds: float) -> bool:
+def _wait_until_recorded(
+    gate_id: int, round: int, approver: str, since: datetime, wait_seconds: float
+) -> GateDecision | None:
+    """The run's record of this approver's answer, once the resumed run has written it."""
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         with session_scope() as session:
             gate = session.get(Gate, gate_id)
-            if any(
-                d.approver_email == approver
-                for d in gate_decisions(session, gate=gate, round=round)
-            ):
-                return True
-        time.sleep(0.2)
-    return False
+            for row in gate_decisions(session, gate=gate, round=round, accepted=None):
+                if row.approver_email == approver and row.received_at >= since:
+                    session.expunge(row)
+                    return row
+        time.sleep(0.1)
+    return None

@@ -41,6 +41,9 @@ class PmoSettings(BaseSettings):
     gate_poll_seconds: float = Field(
         default=1.0, description="How often a paused (not suspended) run checks for an answer."
     )
+    gate_sla_interval_minutes: float = Field(
+        default=15, gt=0, description="How often `pmo up` checks gates for reminders and SLAs."
+    )
     gate_pause_timeout_seconds: int = Field(
         default=7 * 24 * 3600, description="How long a paused (not suspended) run waits at a gate."
     )

@@ -6,12 +6,31 @@ new stage, gate or criterion is a YAML change and never a new `if` in a flow.
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
 Tier = Literal["small", "medium", "large"]
 Decision = Literal["go", "kill", "hold", "recycle"]
 ALL_TIERS: tuple[Tier, ...] = ("small", "medium", "large")
+
+
+def checked_email(value: str) -> str:
+    """Every address pmo-flows accepts goes through email-validator (no DNS lookup)."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(f"'{value}' is not a valid email address: {exc}") from None
+
+
+Email = Annotated[str, AfterValidator(checked_email)]
 
 # Stage documents a lifecycle may name; each is one template `templates/<key>.md.j2`.
 DocumentKey = Literal[
@@ -73,6 +92,30 @@ class Criterion(_Strict):
 Quorum = Literal["all", "any", "majority"] | Annotated[int, Field(ge=1)]
 
 
+class Timing(_Strict):
+    """How long a gate may wait, and what happens when it waits too long.
+
+    Past `remind_after_hours` the approvers who have not answered get a reminder with a
+    fresh code; past `sla_hours` the lifecycle's escalation contacts are told and the
+    `on_timeout` policy, if any, decides in the approvers' place (recorded as the policy's
+    decision, never as a person's).
+    """
+
+    remind_after_hours: float | None = Field(default=None, gt=0)
+    sla_hours: float | None = Field(default=None, gt=0)
+    on_timeout: Decision | None = Field(
+        default=None, description="Decision applied at the SLA; none leaves the gate waiting."
+    )
+
+    @model_validator(mode="after")
+    def _policy_needs_sla(self) -> "Timing":
+        if self.on_timeout and self.sla_hours is None:
+            raise ValueError("on_timeout needs sla_hours: the policy applies when the SLA passes")
+        if self.remind_after_hours and self.sla_hours and self.remind_after_hours >= self.sla_hours:
+            raise ValueError("remind_after_hours must come before sla_hours")
+        return self
+
+
 class Gate(_Strict):
     """The decision point that closes a stage."""
 
@@ -86,11 +129,14 @@ class Gate(_Strict):
     )
     must_meet: tuple[Criterion, ...] = ()
     should_meet: tuple[Criterion, ...] = ()
+    timing: Timing = Timing()
 
     @model_validator(mode="after")
     def _go_is_possible(self) -> "Gate":
         if "go" not in self.decisions:
             raise ValueError("a gate must allow 'go', or no project could ever pass it")
+        if self.timing.on_timeout and self.timing.on_timeout not in self.decisions:
+            raise ValueError(f"timing.on_timeout '{self.timing.on_timeout}' is not in decisions")
         return self
 
 
@@ -114,6 +160,12 @@ class Lifecycle(_Strict):
         default=("lessons-learned", "closure-report"),
         description="Documents still produced when a gate kills the project.",
     )
+    pmo_contacts: tuple[Email, ...] = Field(
+        default=(), description="The PMO's addresses: told when a gate locks after wrong codes."
+    )
+    escalation_contacts: tuple[Email, ...] = Field(
+        default=(), description="Told when a gate passes its SLA; the PMO contacts when empty."
+    )
 
     @model_validator(mode="after")
     def _keys_are_unique(self) -> "Lifecycle":
@@ -125,6 +177,10 @@ class Lifecycle(_Strict):
             if duplicates:
                 raise ValueError(f"{label} keys must be unique, repeated: {', '.join(duplicates)}")
         return self
+
+    @property
+    def escalation_addresses(self) -> tuple[str, ...]:
+        return self.escalation_contacts or self.pmo_contacts
 
     @property
     def approver_roles(self) -> set[str]:

@@ -1,17 +1,38 @@
-"""Tasks of a stage gate: open it, record each answer, record its decision."""
+"""Tasks of a stage gate: open it, read where it stands, record answers and its decision."""
+
+from dataclasses import dataclass
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pmo.approvals import record_answer
+from pmo.approvals import POLICY, record_answer
 from pmo.brief import ProjectBrief
-from pmo.gatekeeping import Answer, GateSite
+from pmo.events import answer_payload, emit_gate_event
+from pmo.gatekeeping import Answer, GateSite, gate_approvers, gate_outcome
 from pmo.store import session_scope
 from pmo.store.models import Gate, StageRun, utcnow
-from pmo.store.records import ensure_gate, get_project, mark_decided
-from process_library.schema import Stage
-from tasks.events import emit_gate_event
+from pmo.store.records import ensure_gate, gate_decisions, get_project, mark_decided
+from process_library.schema import Decision, Stage
+from process_library.schema import Gate as GateDefinition
+
+
+@dataclass(frozen=True)
+class GateStanding:
+    """Where a gate round stands: its outcome once decided, how many answers the run has
+    taken so far (numbering its pause keys), and why the last one was refused, if it was."""
+
+    outcome: Decision | None
+    prompts: int
+    last_refusal: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A gate's decision and the reasons given by those who made it."""
+
+    outcome: Decision
+    reason: str
 
 
 @task(cache_policy=NO_CACHE, task_run_name="open gate {stage.gate.name}")
@@ -37,15 +58,34 @@ def open_gate(brief: ProjectBrief, stage: Stage, stage_run_id: int) -> GateSite:
         )
 
 
+@task(cache_policy=NO_CACHE, task_run_name="read gate standing (round {round})")
+def read_gate_standing(
+    site: GateSite, definition: GateDefinition, brief: ProjectBrief, round: int
+) -> GateStanding:
+    """Work out the round's outcome from the answers on record (and any policy decision)."""
+    with session_scope() as session:
+        rows = gate_decisions(
+            session, gate=session.get(Gate, site.gate_id), round=round, accepted=None
+        )
+        prompted = [r for r in rows if r.channel != POLICY]
+        policy = [r.decision for r in rows if r.channel == POLICY]
+        accepted = [r.decision for r in prompted if r.accepted]
+        last_refusal = prompted[-1].refusal_reason if prompted and not prompted[-1].accepted else ""
+    approvers = len(gate_approvers(definition, brief))
+    outcome = policy[0] if policy else gate_outcome(definition, approvers, accepted)
+    return GateStanding(outcome, len(prompted), last_refusal or "")  # type: ignore[arg-type]
+
+
 @task(cache_policy=NO_CACHE, task_run_name="record answer {response_key}")
 def record_gate_answer(
     site: GateSite, brief: ProjectBrief, stage: Stage, round: int, response_key: str, answer: Answer
-) -> tuple[bool, str]:
-    """Check an approver's answer and record it; returns (accepted, refusal reason)."""
+) -> bool:
+    """Check an approver's answer and record it; returns whether it counts."""
     with session_scope() as session:
+        gate = session.get(Gate, site.gate_id)
         row = record_answer(
             session,
-            gate=session.get(Gate, site.gate_id),
+            gate=gate,
             definition=stage.gate,
             brief=brief,
             round=round,
@@ -54,24 +94,23 @@ def record_gate_answer(
             channel="prefect",
             flow_run_id=flow_run.get_id(),
         )
-        accepted, reason = row.accepted, row.refusal_reason or ""
-        payload = {
-            "approver": row.approver_email,
-            "decision": row.decision,
-            "round": round,
-            **({"reason": reason} if not accepted else {"comment": row.comment}),
-        }
+        accepted, locked_at = row.accepted, gate.locked_at
+        payload = answer_payload(row, round)
     emit_gate_event(
         "answered" if accepted else "refused",
         site,
         once_key=f"{site.once_key}/{response_key}",
         payload=payload,
     )
-    return accepted, reason
+    if locked_at is not None and not accepted:
+        emit_gate_event(
+            "locked", site, once_key=f"{site.once_key}/{locked_at.isoformat()}", payload={}
+        )
+    return accepted
 
 
 @task(cache_policy=NO_CACHE, task_run_name="record decision {outcome}")
-def decide_gate(site: GateSite, round: int, outcome: str) -> None:
+def decide_gate(site: GateSite, round: int, outcome: Decision) -> Verdict:
     """Record the gate's decision for this round; a hold puts the project on hold."""
     with session_scope() as session:
         gate = session.get(Gate, site.gate_id)
@@ -84,9 +123,15 @@ def decide_gate(site: GateSite, round: int, outcome: str) -> None:
             project.status = "on-hold"
         elif project.status == "on-hold":
             project.status = "active"
+        reasons = [
+            f"{row.approver_email}: {row.comment}" if row.comment else row.approver_email
+            for row in gate_decisions(session, gate=gate, round=round)
+            if row.decision == outcome
+        ]
     emit_gate_event(
         "decided",
         site,
         once_key=f"{site.once_key}/{round}",
-        payload={"decision": outcome, "round": round},
+        payload={"decision": outcome, "round": round, "reason": "; ".join(reasons)},
     )
+    return Verdict(outcome, "; ".join(reasons))

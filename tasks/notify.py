@@ -1,7 +1,5 @@
 """Tell the approvers of an open gate: what to review, where to answer, their code."""
 
-from pathlib import Path
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -9,10 +7,8 @@ from prefect.runtime import flow_run
 from pmo.approvals import send_approval_request
 from pmo.brief import ProjectBrief
 from pmo.criteria import CriterionResult
-from pmo.documents import render_text
+from pmo.gate_mail import request_composer
 from pmo.gatekeeping import GateSite, gate_approvers
-from pmo.mail import compose_message
-from pmo.prefect_links import flow_run_url
 from pmo.store import session_scope
 from pmo.store.models import Gate
 from process_library.schema import Stage
@@ -30,41 +26,21 @@ def notify_approvers(
     must_meet: list[CriterionResult],
 ) -> int:
     """Email each approver who has not yet been asked in this round; returns how many."""
-    run_id = flow_run.get_id()
+    run_id = str(flow_run.get_id())
     sent = 0
     for approver, roles in gate_approvers(stage.gate, brief).items():
-
-        def compose(code: str, approver: str = approver, roles: list[str] = roles):
-            body = render_text(
-                "email/gate-request.txt.j2",
-                {
-                    "brief": brief,
-                    "stage": stage,
-                    "gate": stage.gate,
-                    "site": site,
-                    "round": round,
-                    "approver": approver,
-                    "roles": roles,
-                    "code": code,
-                    "run_id": run_id,
-                    "run_url": flow_run_url(run_id),
-                    "documents": documents,
-                    "pack": pack,
-                    "must_meet": must_meet,
-                },
-            )
-            message = compose_message(
-                to=[approver],
-                subject=f"[{brief.key}] {stage.gate.name}: your decision is needed",
-                body=body,
-                message_id_key=f"{site.once_key}/{round}/{approver}",
-                attachments=[Path(pack.docx_path)],
-            )
-            # Machine-readable pointers for mail rules and scripts answering on a person's behalf.
-            message["X-PMO-Gate"] = f"{site.once_key}/{round}"
-            message["X-PMO-Run"] = str(run_id)
-            return message
-
+        compose = request_composer(
+            site,
+            brief,
+            stage,
+            round,
+            approver,
+            roles,
+            run_id,
+            documents=documents,
+            pack=pack,
+            must_meet=must_meet,
+        )
         with session_scope() as session:
             gate = session.get(Gate, site.gate_id)
             if send_approval_request(

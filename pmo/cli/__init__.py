@@ -32,6 +32,7 @@ app.command("up")(server.up)
 app.command("start")(projects.start)
 app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)
+app.command("unlock")(gates.unlock)
 app.add_typer(library.app, name="library")
 
 

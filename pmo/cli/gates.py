@@ -66,3 +66,14 @@ def approve(
     state = "recorded" if submitted.recorded else "submitted; the run records it when it resumes"
     typer.echo(f"{decision} from {approver} at {submitted.gate} ({submitted.project}): {state}")
     typer.echo(submitted.url)
+
+
+def unlock(
+    run_id: Annotated[str, typer.Argument(help="The lifecycle run whose gate is locked.")],
+    by: Annotated[str, typer.Option("--as", help="Your email: a PMO contact of the lifecycle.")],
+) -> None:
+    """Unlock a gate locked after wrong codes; approvers still to answer get new codes."""
+    from pmo.runs import unlock_gate
+
+    gate = unlock_gate(run_id, by)
+    typer.echo(f"{gate} unlocked by {by}; new codes sent to the approvers still to answer")

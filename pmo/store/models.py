@@ -123,7 +123,13 @@ class Gate(Base):
     outcome: Mapped[str | None] = mapped_column(String(10))
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The clock of reminders and the SLA starts again with every round.
+    round_opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Wrong codes since the gate was last (un)locked; at the limit the gate locks.
+    wrong_codes: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ApprovalCode(Base):
@@ -158,6 +164,7 @@ class GateDecision(Base):
     conditions: Mapped[str] = mapped_column(Text, default="")
     accepted: Mapped[bool]
     refusal_reason: Mapped[str | None] = mapped_column(Text)
+    refusal_kind: Mapped[str | None] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(20), default="prefect")
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -128,6 +128,20 @@ def project_documents(session: Session, *, project: Project) -> list[DocumentRec
     )
 
 
+def stage_documents(session: Session, *, stage_run: StageRun) -> list[DocumentRecord]:
+    return list(
+        session.scalars(
+            select(DocumentRecord)
+            .where(DocumentRecord.stage_run_id == stage_run.id)
+            .order_by(DocumentRecord.id)
+        )
+    )
+
+
+def project_for_run(session: Session, *, flow_run_id: str) -> Project | None:
+    return session.scalar(select(Project).where(Project.flow_run_id == flow_run_id))
+
+
 def ensure_gate(
     session: Session, *, stage_run: StageRun, gate_key: str, gate_name: str, flow_run_id: str | None
 ) -> Gate:
@@ -239,6 +253,7 @@ def mark_decided(
     if outcome == "hold":
         gate.status = "on-hold"
         gate.round = round + 1
+        gate.round_opened_at = at
         return
     gate.status = "decided"
     stage_run.status = {"go": "passed", "recycle": "recycled", "kill": "killed"}[outcome]

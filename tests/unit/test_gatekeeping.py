@@ -5,6 +5,7 @@ import pytest
 from pmo.gatekeeping import (
     CODE_ALPHABET,
     Answer,
+    Refusal,
     gate_approvers,
     gate_outcome,
     hash_code,
@@ -37,7 +38,7 @@ def test_a_code_hash_is_bound_to_gate_round_and_approver_and_ignores_typing_deta
     assert hash_code(**{**base, "approver": "b@example.com"}) != digest
 
 
-def reason(answer: Answer, *, code="ABCD-EFGH-JKMN", used=False, issued=True) -> str | None:
+def reason(answer: Answer, *, code="ABCD-EFGH-JKMN", used=False, issued=True) -> Refusal | None:
     brief = make_brief()
     stored = hash_code(gate_id=7, round=1, approver=answer.approver, code=code) if issued else None
     return refusal_reason(
@@ -61,32 +62,40 @@ def test_a_valid_answer_has_no_refusal():
         (
             Answer("dana.reyes@example.com", "go", "ZZZZ-ZZZZ-ZZZZ"),
             {},
-            "the approval code is wrong",
+            Refusal("wrong-code", "the approval code is wrong"),
         ),
         (
             Answer("dana.reyes@example.com", "go", "ABCD-EFGH-JKMN"),
             {"used": True},
-            "the approval code was already used",
+            Refusal("code-used", "the approval code was already used"),
         ),
         (
             Answer("lee.park@example.com", "go", "ABCD-EFGH-JKMN"),
             {},
-            "lee.park@example.com is not an approver of gate 'plan-approval'",
+            Refusal(
+                "not-an-approver", "lee.park@example.com is not an approver of gate 'plan-approval'"
+            ),
         ),
         (
             Answer("sam.okafor@example.com", "go", "ABCD-EFGH-JKMN"),
             {},
-            "sam.okafor@example.com is the project manager and cannot approve their own gate",
+            Refusal(
+                "project-manager",
+                "sam.okafor@example.com is the project manager and cannot approve their own gate",
+            ),
         ),
         (
             Answer("dana.reyes@example.com", "maybe", "ABCD-EFGH-JKMN"),
             {},
-            "decision 'maybe' is not allowed at gate 'plan-approval' (go, kill, hold, recycle)",
+            Refusal(
+                "decision-not-allowed",
+                "decision 'maybe' is not allowed at gate 'plan-approval' (go, kill, hold, recycle)",
+            ),
         ),
         (
             Answer("pmo@example.com", "go", "ABCD-EFGH-JKMN"),
             {"issued": False},
-            "no approval code was issued to pmo@example.com for this gate",
+            Refusal("no-code", "no approval code was issued to pmo@example.com for this gate"),
         ),
     ],
 )

@@ -6,6 +6,7 @@ from uuid import NAMESPACE_URL, uuid5
 from prefect.events import emit_event
 
 from pmo.gatekeeping import GateSite
+from pmo.store.models import GateDecision
 
 
 def emit_gate_event(name: str, site: GateSite, *, once_key: str, payload: dict[str, Any]) -> None:
@@ -31,3 +32,11 @@ def emit_gate_event(name: str, site: GateSite, *, once_key: str, payload: dict[s
         payload={"project": site.project_key, "stage": site.stage_key, **payload},
         id=uuid5(NAMESPACE_URL, f"pmo:{name}:{once_key}"),
     )
+
+
+def answer_payload(row: GateDecision, round: int) -> dict[str, Any]:
+    """What an answered/refused event tells: who, what, and the comment or the refusal."""
+    payload = {"approver": row.approver_email, "decision": row.decision, "round": round}
+    if row.accepted:
+        return {**payload, "comment": row.comment, "conditions": row.conditions}
+    return {**payload, "reason": row.refusal_reason, "refusal": row.refusal_kind}

@@ -1,0 +1,59 @@
+"""`gate-sla`: on a schedule, remind, escalate and apply timeout policies at due gates."""
+
+from datetime import datetime
+from uuid import UUID
+
+from prefect import flow, get_client, get_run_logger
+from prefect.states import Scheduled
+
+from pmo.events import emit_gate_event
+from pmo.sla import SlaAction, check_gate_slas
+from pmo.store import session_scope
+from pmo.store.models import utcnow
+
+
+@flow(name="gate-sla", log_prints=True)
+def gate_sla(as_of: datetime | None = None) -> list[str]:
+    """Remind approvers of gates past their reminder time, escalate gates past their SLA
+    to the lifecycle's escalation contacts, and apply a gate's timeout policy.
+
+    `as_of` checks the gates as if at that time: a PMO's drill of its escalation path."""
+    with session_scope() as session:
+        actions = check_gate_slas(session, now=as_of or utcnow())
+    for action in actions:
+        announce(action)
+        if action.kind == "decided-by-policy":
+            wake_run(action.run_id)
+    return [f"{a.site.project_key} {a.site.gate_name}: {a.kind} ({a.detail})" for a in actions]
+
+
+def announce(action: SlaAction) -> None:
+    """Escalations and policy decisions become events; a reminder is only a log line."""
+    logger = get_run_logger()
+    logger.info(
+        "%s at %s (%s): %s",
+        action.kind,
+        action.site.gate_name,
+        action.site.project_key,
+        action.detail,
+    )
+    if action.kind == "escalated":
+        emit_gate_event(
+            "escalated",
+            action.site,
+            once_key=f"{action.site.once_key}/{action.round}",
+            payload={"round": action.round, "waiting_for": action.detail},
+        )
+
+
+def wake_run(run_id: str) -> None:
+    """Reschedule a suspended lifecycle run so it reads the policy's decision.
+
+    Prefect's resume needs the form's input, which no person gave; rescheduling runs the
+    flow again from the top, and the gate finds its round decided in the store. A run
+    paused in a live process (not from a deployment) reads it with its next answer.
+    """
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(run_id))
+        if run.state and run.state.is_paused() and run.state.state_details.pause_reschedule:
+            client.set_flow_run_state(run.id, Scheduled(name="Resuming"), force=True)

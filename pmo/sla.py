@@ -1,0 +1,138 @@
+"""Gates that wait too long: remind the approvers who have not answered, escalate past
+the SLA, and apply the gate's timeout policy. The gate-sla flow runs this on a schedule.
+
+Each step is keyed by gate and round (reminders and escalations are sent once a round,
+the policy decides a round once), so running it every few minutes repeats nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from pmo.approvals import gate_site, record_policy_decision, send_approval_request, send_once
+from pmo.brief import ProjectBrief
+from pmo.documents import render_text
+from pmo.gate_mail import renewal_composer
+from pmo.gatekeeping import GateSite, gate_approvers
+from pmo.mail import compose_message
+from pmo.prefect_links import flow_run_url
+from pmo.store.models import Gate, Project, StageRun
+from pmo.store.records import gate_decisions, open_gates, stage_documents
+from process_library.schema import Lifecycle, Stage
+
+
+@dataclass(frozen=True)
+class SlaAction:
+    """One thing the SLA check did at a gate."""
+
+    site: GateSite
+    run_id: str
+    round: int
+    kind: str  # reminded | escalated | decided-by-policy
+    detail: str
+
+
+def check_gate_slas(session: Session, *, now: datetime) -> list[SlaAction]:
+    """Remind, escalate and apply timeout policies at every open gate that is due."""
+    actions: list[SlaAction] = []
+    for project, stage_run, gate in open_gates(session):
+        if gate.status != "open":
+            continue  # a gate on hold waits at no cost until a new decision
+        lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
+        stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
+        actions += _check_gate(session, project, stage_run, gate, lifecycle, stage, now)
+    return actions
+
+
+def _check_gate(
+    session: Session,
+    project: Project,
+    stage_run: StageRun,
+    gate: Gate,
+    lifecycle: Lifecycle,
+    stage: Stage,
+    now: datetime,
+) -> list[SlaAction]:
+    timing = stage.gate.timing
+    since = gate.round_opened_at or gate.opened_at
+    due = since + timedelta(hours=timing.sla_hours) if timing.sla_hours else None
+    brief = ProjectBrief.model_validate(project.brief)
+    answered = {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
+    waiting = [a for a in gate_approvers(stage.gate, brief) if a not in answered]
+    site = gate_site(project, stage_run, gate)
+    run_id = gate.flow_run_id or ""
+    actions = []
+
+    if timing.remind_after_hours and now >= since + timedelta(hours=timing.remind_after_hours):
+        documents = stage_documents(session, stage_run=stage_run)
+        reminded = [
+            approver
+            for approver in waiting
+            if gate.locked_at is None
+            and send_approval_request(
+                session,
+                gate=gate,
+                round=gate.round,
+                approver=approver,
+                compose=renewal_composer(
+                    site,
+                    stage,
+                    gate.round,
+                    approver,
+                    run_id,
+                    why="reminder",
+                    waiting_since=since,
+                    due=due,
+                    documents=documents,
+                ),
+                purpose="reminder",
+            )
+        ]
+        if reminded:
+            actions.append(SlaAction(site, run_id, gate.round, "reminded", ", ".join(reminded)))
+
+    if due is not None and now >= due:
+        policy = timing.on_timeout
+        for contact in lifecycle.escalation_addresses:
+            send_once(
+                session,
+                key=f"gate-escalation:{gate.id}:{gate.round}:{contact}",
+                project_id=project.id,
+                message=lambda contact=contact: compose_message(
+                    to=[contact],
+                    subject=f"[{project.key}] {gate.gate_name}: past its SLA",
+                    body=render_text(
+                        "email/gate-escalation.txt.j2",
+                        {
+                            "project": project,
+                            "gate": gate,
+                            "stage": stage,
+                            "waiting_since": since,
+                            "due": due,
+                            "waiting_for": waiting,
+                            "policy": policy,
+                            "contact_is_pmo": contact in lifecycle.pmo_contacts,
+                            "run_url": flow_run_url(run_id),
+                        },
+                    ),
+                    message_id_key=f"escalation/{gate.id}/{gate.round}/{contact}",
+                ),
+            )
+        if gate.escalated_at is None or gate.escalated_at < since:
+            gate.escalated_at = now
+            actions.append(
+                SlaAction(site, run_id, gate.round, "escalated", ", ".join(waiting) or "locked")
+            )
+        if policy is not None:
+            hours = f"{timing.sla_hours:g}"
+            if record_policy_decision(
+                session,
+                gate=gate,
+                decision=policy,
+                reason=f"No decision within the {hours} h SLA; the gate's timeout policy "
+                f"decides '{policy}'.",
+            ):
+                actions.append(SlaAction(site, run_id, gate.round, "decided-by-policy", policy))
+    session.flush()
+    return actions
