@@ -3,22 +3,10 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pmo.brief import ProjectBrief, Risk, Stakeholder
+from pmo.brief import ProjectBrief, Risk
 from process_library.schema import Lifecycle
 
 LEVEL_SCORE = {"low": 1, "medium": 2, "high": 3}
-
-# Mendelow's power/interest grid: how to engage each quadrant.
-QUADRANTS = {
-    (True, True): "Manage closely",
-    (True, False): "Keep satisfied",
-    (False, True): "Keep informed",
-    (False, False): "Monitor",
-}
-
-
-def engagement(stakeholder: Stakeholder) -> str:
-    return QUADRANTS[(stakeholder.influence == "high", stakeholder.interest == "high")]
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,12 @@ class Risk(_Part):
     response: str = Field(default="", description="Planned response, if already known.")
 
 
+class Dependency(_Part):
+    description: Text = Field(description="What the project needs from outside itself.")
+    owner: Email = Field(description="Email of the person who delivers or chases it.")
+    needed_by: date | None = Field(default=None, description="When the project needs it.")
+
+
 class ProjectBrief(_Part):
     """A project's brief: who, why, what, how much, by when, and who approves its gates."""
 
@@ -61,6 +67,15 @@ class ProjectBrief(_Part):
     objectives: list[Text] = Field(min_length=1, description="Measurable objectives.")
     scope_in: list[Text] = Field(default_factory=list, description="What is in scope.")
     scope_out: list[Text] = Field(default_factory=list, description="What is explicitly out.")
+    requirements: list[Text] = Field(
+        default_factory=list, description="High-level requirements the deliverables must meet."
+    )
+    assumptions: list[Text] = Field(
+        default_factory=list, description="What the plan takes to be true without proof."
+    )
+    constraints: list[Text] = Field(
+        default_factory=list, description="Limits the project must work within."
+    )
     sponsor: Person = Field(description="Accountable for the business case.")
     project_manager: Person = Field(description="Runs the project day to day.")
     budget: Decimal = Field(ge=0, description="Approved budget.")
@@ -72,6 +87,7 @@ class ProjectBrief(_Part):
     tier: Tier = Field(default="medium", description="Size class: tailors documents and gates.")
     stakeholders: list[Stakeholder] = Field(default_factory=list)
     risks: list[Risk] = Field(default_factory=list)
+    dependencies: list[Dependency] = Field(default_factory=list)
     approvers: dict[
         Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")],
         list[Email],

@@ -6,12 +6,16 @@ can be traced to the brief, the store or the run.
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pmo import analysis
+from pmo.audit import Evidence, answer_checklist
 from pmo.brief import ProjectBrief
+from pmo.communication import communication_plan, engaged_stakeholders
+from pmo.documents.charts import Charts
 from pmo.store.models import Project, utcnow
 from pmo.store.records import (
     project_decisions,
@@ -20,6 +24,8 @@ from pmo.store.records import (
     project_stage_runs,
     refused_answers,
 )
+from process_library.checklist import load_checklist
+from process_library.communication import load_communication_policy
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 
@@ -70,9 +76,14 @@ def build_dossier(
     stage: Stage,
     attempt: int,
     version: int,
+    charts_at: Path,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The template context of one document version."""
+    """The template context of one document version.
+
+    `charts_at` is the folder and file stem its charts are saved under
+    (`documents/APOLLO/APOLLO-stakeholder-register-v1`), next to the Markdown.
+    """
     stage_names = {s.key: s.name for s in lifecycle.lifecycle.stages}
     stage_runs = {sr.id: sr for sr in project_stage_runs(session, project=project)}
     decisions = [
@@ -105,6 +116,19 @@ def build_dossier(
         )
         for sr in stage_runs.values()
     ]
+    policy = load_communication_policy()
+    stakeholders = engaged_stakeholders(brief, policy)
+    milestones = analysis.gate_milestones(brief, lifecycle.lifecycle)
+    documents = project_documents(session, project=project)
+    refused = refused_answers(session, project=project)
+    evidence = Evidence(
+        brief=brief,
+        lifecycle=lifecycle.lifecycle,
+        documents=documents,
+        decisions=decisions,
+        history=history,
+        refused_answers=refused,
+    )
     return {
         "brief": brief,
         "project": project,
@@ -116,12 +140,24 @@ def build_dossier(
         "generated_at": utcnow(),
         "decisions": decisions,
         "conditions": [d for d in decisions if d.conditions],
-        "documents": project_documents(session, project=project),
+        "documents": documents,
         "history": history,
-        "refused_answers": refused_answers(session, project=project),
-        "stakeholders": [(s, analysis.engagement(s)) for s in brief.stakeholders],
+        "refused_answers": refused,
+        "stakeholders": stakeholders,
+        "quadrants": policy.quadrants,
+        "communication_plan": communication_plan(brief, lifecycle.lifecycle, policy),
         "risks": analysis.rated_risks(brief),
-        "milestones": analysis.gate_milestones(brief, lifecycle.lifecycle),
+        "milestones": milestones,
         "duration_days": analysis.duration_days(brief),
+        "audit": answer_checklist(load_checklist(lifecycle.lifecycle.audit_checklist), evidence),
+        "charts": Charts(
+            charts_at.parent,
+            charts_at.name,
+            stakeholders=stakeholders,
+            milestones=milestones,
+            start=brief.start_date,
+            end=brief.target_end_date,
+            policy=policy,
+        ),
         **(extra or {}),
     }

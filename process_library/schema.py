@@ -35,21 +35,31 @@ Email = Annotated[str, AfterValidator(checked_email)]
 # Stage documents a lifecycle may name; each is one template `templates/<key>.md.j2`.
 DocumentKey = Literal[
     "charter",
+    "stakeholder-register",
+    "communication-plan",
+    "raid-log",
+    "plan-summary",
     "plan-baseline",
     "deliverables",
     "status-report",
     "business-case",
     "lessons-learned",
     "closure-report",
+    "audit-checklist",
 ]
 DOCUMENT_TITLES: dict[str, str] = {
     "charter": "Project charter",
+    "stakeholder-register": "Stakeholder register",
+    "communication-plan": "Communication plan",
+    "raid-log": "RAID log",
+    "plan-summary": "Plan summary",
     "plan-baseline": "Project plan baseline",
     "deliverables": "Deliverables register",
     "status-report": "Status report",
     "business-case": "Business case",
     "lessons-learned": "Lessons-learned report",
     "closure-report": "Closure report",
+    "audit-checklist": "Audit checklist",
     "gate-review": "Gate review pack",
 }
 
@@ -159,6 +169,10 @@ class Lifecycle(_Strict):
     cancellation_documents: tuple[DocumentKey, ...] = Field(
         default=("lessons-learned", "closure-report"),
         description="Documents still produced when a gate kills the project.",
+    )
+    audit_checklist: Slug = Field(
+        default="project-audit",
+        description="The checklist (`process_library/checklists/<name>.yaml`) audits answer.",
     )
     pmo_contacts: tuple[Email, ...] = Field(
         default=(), description="The PMO's addresses: told when a gate locks after wrong codes."

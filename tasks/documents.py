@@ -1,6 +1,5 @@
 """Render a project document: Markdown artifact in Prefect, .docx on disk, row in the store."""
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,18 +8,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pmo.brief import ProjectBrief
-from pmo.documents import DocumentHeader, markdown_to_docx, render_markdown
-from pmo.dossier import build_dossier
-from pmo.files import write_atomically
-from pmo.settings import get_settings
+from pmo.document_versions import write_document_version
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord
-from pmo.store.records import (
-    ensure_stage_run,
-    find_document,
-    get_project,
-    next_document_version,
-)
+from pmo.store.records import find_document
 from process_library.loader import LoadedLifecycle
 from process_library.schema import DOCUMENT_TITLES, Stage
 
@@ -64,55 +55,23 @@ def render_document(
     with session_scope() as session:
         if (existing := find_document(session, idempotency_key=once_key)) is not None:
             return _ref(existing)
-        project = get_project(session, key=brief.key)
-        version = next_document_version(session, project=project, document_key=document_key)
-        dossier = build_dossier(
+        record, markdown = write_document_version(
             session,
-            project=project,
             brief=brief,
             lifecycle=lifecycle,
             stage=stage,
             attempt=attempt,
-            version=version,
-            extra={"title": title, **(extra or {})},
-        )
-        markdown = render_markdown(f"{template}.md.j2", dossier)
-        docx = markdown_to_docx(
-            markdown,
-            header=DocumentHeader(
-                project=f"{brief.key} · {brief.name}",
-                document=title,
-                version=f"v{version}",
-                stage=f"{stage.name} (attempt {attempt})",
-                lifecycle=f"{lifecycle.lifecycle.name} @ {lifecycle.version}",
-            ),
-        )
-        folder = get_settings().resolved_documents_dir / brief.key
-        stem = f"{brief.key}-{document_key}-v{version}"
-        md_path = write_atomically(folder / f"{stem}.md", markdown.encode("utf-8"))
-        docx_path = write_atomically(folder / f"{stem}.docx", docx)
-        record = DocumentRecord(
-            project_id=project.id,
-            stage_run_id=ensure_stage_run(
-                session, project=project, stage=stage, attempt=attempt
-            ).id,
-            idempotency_key=once_key,
             document_key=document_key,
+            template=template,
             title=title,
-            version=version,
-            markdown_path=str(md_path),
-            docx_path=str(docx_path),
-            sha256=hashlib.sha256(docx).hexdigest(),
-            markdown_sha256=hashlib.sha256(markdown.encode("utf-8")).hexdigest(),
-            artifact_key=f"{brief.key}-{document_key}".lower(),
+            idempotency_key=once_key,
+            extra=extra,
         )
-        session.add(record)
-        session.flush()
         # Published inside the transaction: if publishing fails, the row is not committed and
         # a rerun renders and publishes again, so every recorded version is in Prefect too.
         create_markdown_artifact(
             markdown=markdown,
             key=record.artifact_key,
-            description=f"{title} v{version} · {stage.name} (attempt {attempt})",
+            description=f"{title} v{record.version} · {stage.name} (attempt {attempt})",
         )
         return _ref(record)

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -40,8 +41,9 @@ class _List:
 class BlockWriter:
     """Appends the blocks of a Markdown text to a python-docx Document."""
 
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, *, images_dir: Path | None = None) -> None:
         self.document = document
+        self.images_dir = images_dir
         # Looking a style up by name in python-docx scans every style, per paragraph.
         self.style_ids = {style.name: style.style_id for style in document.styles}
         self.lists: list[_List] = []
@@ -197,6 +199,7 @@ class BlockWriter:
             paragraph,
             inline,
             link_style_id=self.style_ids.get("Hyperlink"),
+            images_dir=self.images_dir,
             bold=bold,
             prefix=prefix,
             skip=skip,

@@ -43,16 +43,23 @@ class DocumentHeader:
 
 
 def markdown_to_docx(
-    markdown: str, *, header: DocumentHeader, reference_docx: Path | None = None
+    markdown: str,
+    *,
+    header: DocumentHeader,
+    reference_docx: Path | None = None,
+    images_dir: Path | None = None,
 ) -> bytes:
-    """The .docx bytes of `markdown`, styled like the reference Word file."""
+    """The .docx bytes of `markdown`, styled like the reference Word file.
+
+    Images with a relative path are read from `images_dir` (the Markdown file's folder).
+    """
     reference = reference_docx or get_settings().reference_docx or BUNDLED_REFERENCE
     document = _open_reference(reference.expanduser())
     body = document.element.body
     for child in list(body):
         if child.tag != qn("w:sectPr"):  # the section keeps page size, margins, header, footer
             body.remove(child)
-    BlockWriter(document).write(markdown)
+    BlockWriter(document, images_dir=images_dir).write(markdown)
     _write_header(document, header)
     _write_properties(document, header)
     output = BytesIO()

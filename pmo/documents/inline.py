@@ -1,6 +1,7 @@
 """Write one Markdown inline token (text, emphasis, code, links, images) into a Word paragraph."""
 
 import re
+from pathlib import Path
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.text.hyperlink import CT_Hyperlink
@@ -17,6 +18,7 @@ def write_inline(
     inline: Token,
     *,
     link_style_id: str | None,
+    images_dir: Path | None = None,
     bold: bool = False,
     prefix: str = "",
     skip: int = 0,
@@ -42,7 +44,7 @@ def write_inline(
         elif kind == "link_close":
             link = None
         elif kind == "image":
-            add_picture(paragraph.add_run(), str(child.attrs["src"]))
+            add_picture(paragraph.add_run(), str(child.attrs["src"]), images_dir)
             captions.append(clean(_plain_text(child)))
         else:  # text, code, a soft break (a space), literal HTML the template wrote
             text = " " if kind == "softbreak" else child.content

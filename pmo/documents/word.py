@@ -93,9 +93,11 @@ def mark_header_row(table: CT_Tbl) -> None:
         look.set(qn("w:val"), "0420")
 
 
-def add_picture(run: Run, source: str) -> None:
-    """The image at `source` (a path or file: URL) in `run`, IMAGE_WIDTH wide."""
+def add_picture(run: Run, source: str, images_dir: Path | None = None) -> None:
+    """The image at `source` (a path or file: URL, relative to `images_dir`) in `run`."""
     path = Path(unquote(source.removeprefix("file://")))
+    if images_dir is not None and not path.is_absolute():
+        path = images_dir / path
     if not path.is_file():
         raise ValueError(f"image file not found: {path}")
     run.add_picture(str(path), width=IMAGE_WIDTH)

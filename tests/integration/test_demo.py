@@ -19,6 +19,21 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     # the demo's sponsor recycles the plan once: both versions are kept
     assert {"APOLLO-plan-baseline-v1.docx", "APOLLO-plan-baseline-v2.docx"} <= set(names)
     assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
+    # every document the lifecycle names, the gate packs, and new versions after the recycle
+    assert len(names) == 20
+    assert {
+        "APOLLO-stakeholder-register-v1.docx",
+        "APOLLO-raid-log-v1.docx",
+        "APOLLO-raid-log-v2.docx",
+        "APOLLO-communication-plan-v2.docx",
+        "APOLLO-plan-summary-v2.docx",
+        "APOLLO-audit-checklist-v1.docx",
+        "APOLLO-gate-review-closure-sign-off-v1.docx",
+    } <= set(names)
+    assert len(list(out.glob("APOLLO/*.md"))) == 20
+    assert len(list(out.glob("APOLLO/*.png"))) == 3  # one grid, a timeline per plan version
+    register = Document(str(out / "APOLLO" / "APOLLO-stakeholder-register-v1.docx"))
+    assert len(register.inline_shapes) == 1
     charter = Document(str(out / "APOLLO" / "APOLLO-charter-v1.docx"))
     headings = [p.text for p in charter.paragraphs if p.style.name.startswith("Heading")]
     assert "Measurable objectives and success criteria" in headings

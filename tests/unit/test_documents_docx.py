@@ -175,6 +175,24 @@ def test_images_are_embedded_with_their_caption(tmp_path: Path) -> None:
     assert styled(document)[-1] == ("Caption", "Burn-down, week 6")
 
 
+def test_a_relative_image_is_read_from_the_documents_folder(tmp_path: Path) -> None:
+    write_png(tmp_path / "APOLLO-plan-summary-v1-milestone-timeline.png")
+    markdown = "![Timeline](APOLLO-plan-summary-v1-milestone-timeline.png)\n"
+
+    document = docx.Document(
+        BytesIO(markdown_to_docx(markdown, header=HEADER, images_dir=tmp_path))
+    )
+
+    assert len(document.inline_shapes) == 1
+    assert styled(document)[-1] == ("Caption", "Timeline")
+
+
+def test_checkboxes_in_table_cells_stay_text() -> None:
+    document = convert("| Answer |\n|---|\n| ☒ Yes ☐ No ☐ N/A |\n")
+
+    assert document.tables[0].rows[1].cells[0].text == "☒ Yes ☐ No ☐ N/A"
+
+
 def test_a_missing_image_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nowhere.png"):
         convert(f"![chart]({tmp_path}/nowhere.png)")

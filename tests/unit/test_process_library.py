@@ -1,5 +1,8 @@
+from typing import get_args
+
 import pytest
 
+from pmo.documents.render import BUNDLED_TEMPLATES
 from pmo.errors import LifecycleError
 from process_library.loader import (
     available_lifecycles,
@@ -7,6 +10,7 @@ from process_library.loader import (
     load_lifecycle_file,
     validate_library,
 )
+from process_library.schema import DOCUMENT_TITLES, DocumentKey
 from tests.factories import lifecycle_data, write_lifecycle
 
 pytestmark = pytest.mark.unit
@@ -25,8 +29,16 @@ def test_pmbok_waterfall_is_the_four_stages_the_pmo_expects():
         ("execution", "acceptance"),
         ("closure", "closure-sign-off"),
     ]
-    assert [d.key for d in lifecycle.stages[0].documents] == ["charter"]
-    assert [d.key for d in lifecycle.stages[3].documents] == ["lessons-learned", "closure-report"]
+    assert [d.key for d in lifecycle.stages[0].documents] == [
+        "charter",
+        "stakeholder-register",
+        "raid-log",
+    ]
+    assert [d.key for d in lifecycle.stages[3].documents] == [
+        "lessons-learned",
+        "closure-report",
+        "audit-checklist",
+    ]
     assert lifecycle.approver_roles == {"sponsor", "pmo"}
 
 
@@ -131,3 +143,9 @@ def test_name_must_match_the_file(tmp_path):
     path.write_text((write_lifecycle(tmp_path, data)).read_text(), encoding="utf-8")
     with pytest.raises(LifecycleError, match="must match the file name 'other'"):
         load_lifecycle_file(path)
+
+
+def test_every_document_a_lifecycle_may_name_has_a_title_and_a_bundled_template():
+    for key in (*get_args(DocumentKey), "gate-review"):
+        assert key in DOCUMENT_TITLES
+        assert (BUNDLED_TEMPLATES / f"{key}.md.j2").is_file(), key

@@ -1,0 +1,85 @@
+"""Write one version of a project document: Markdown and .docx on disk, a row in the store.
+
+The `render_document` task publishes what this writes as a Prefect artifact; tests and
+the benchmark call it directly, without a Prefect server.
+"""
+
+import hashlib
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pmo.brief import ProjectBrief
+from pmo.documents import DocumentHeader, markdown_to_docx, render_markdown
+from pmo.dossier import build_dossier
+from pmo.files import write_atomically
+from pmo.settings import get_settings
+from pmo.store.models import DocumentRecord
+from pmo.store.records import ensure_stage_run, get_project, next_document_version
+from process_library.loader import LoadedLifecycle
+from process_library.schema import Stage
+
+
+def write_document_version(
+    session: Session,
+    *,
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    stage: Stage,
+    attempt: int,
+    document_key: str,
+    template: str,
+    title: str,
+    idempotency_key: str,
+    extra: dict[str, Any] | None = None,
+) -> tuple[DocumentRecord, str]:
+    """Render the next version of a document; returns its row (flushed) and its Markdown.
+
+    Files land in `documents/<KEY>/<KEY>-<document>-v<n>.md|.docx`, with any chart the
+    template draws beside them as `<KEY>-<document>-v<n>-<chart>.png`.
+    """
+    project = get_project(session, key=brief.key)
+    version = next_document_version(session, project=project, document_key=document_key)
+    folder = get_settings().resolved_documents_dir / brief.key
+    stem = f"{brief.key}-{document_key}-v{version}"
+    dossier = build_dossier(
+        session,
+        project=project,
+        brief=brief,
+        lifecycle=lifecycle,
+        stage=stage,
+        attempt=attempt,
+        version=version,
+        charts_at=folder / stem,
+        extra={"title": title, **(extra or {})},
+    )
+    markdown = render_markdown(f"{template}.md.j2", dossier)
+    docx = markdown_to_docx(
+        markdown,
+        header=DocumentHeader(
+            project=f"{brief.key} · {brief.name}",
+            document=title,
+            version=f"v{version}",
+            stage=f"{stage.name} (attempt {attempt})",
+            lifecycle=f"{lifecycle.lifecycle.name} @ {lifecycle.version}",
+        ),
+        images_dir=folder,
+    )
+    md_path = write_atomically(folder / f"{stem}.md", markdown.encode("utf-8"))
+    docx_path = write_atomically(folder / f"{stem}.docx", docx)
+    record = DocumentRecord(
+        project_id=project.id,
+        stage_run_id=ensure_stage_run(session, project=project, stage=stage, attempt=attempt).id,
+        idempotency_key=idempotency_key,
+        document_key=document_key,
+        title=title,
+        version=version,
+        markdown_path=str(md_path),
+        docx_path=str(docx_path),
+        sha256=hashlib.sha256(docx).hexdigest(),
+        markdown_sha256=hashlib.sha256(markdown.encode("utf-8")).hexdigest(),
+        artifact_key=f"{brief.key}-{document_key}".lower(),
+    )
+    session.add(record)
+    session.flush()
+    return record, markdown

@@ -1,0 +1,327 @@
+"""Every document a lifecycle names, rendered from a recorded project and read back from Word.
+
+A project is recorded in the store as the lifecycle flow would (stages, documents, gate
+decisions with a recycle), without a Prefect server; each .docx is opened with python-docx
+and checked for its structure and its content, not only for existing.
+"""
+
+from pathlib import Path
+
+import docx
+import pytest
+from docx.document import Document
+
+from pmo.brief import ProjectBrief
+from pmo.document_versions import write_document_version
+from pmo.documents import render
+from pmo.errors import TemplateProblem
+from pmo.settings import get_settings
+from pmo.store import session_scope
+from pmo.store.models import DocumentRecord, GateDecision, utcnow
+from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
+from process_library.loader import LoadedLifecycle, load_lifecycle
+from process_library.schema import DOCUMENT_TITLES, Stage
+from tests.factories import brief_data, make_brief
+
+pytestmark = pytest.mark.integration
+
+LIFECYCLE = load_lifecycle("pmbok-waterfall")
+HOSTILE = [
+    "{{ 7*7 }}",
+    "a | b",
+    "<script>alert(1)</script>",
+    "**not bold**",
+    "東京の会議",
+    "Привет",
+]
+
+
+def write(brief: ProjectBrief, stage: Stage, attempt: int, key: str) -> DocumentRecord:
+    with session_scope() as session:
+        record, _ = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=stage,
+            attempt=attempt,
+            document_key=key,
+            template=key,
+            title=DOCUMENT_TITLES[key],
+            idempotency_key=f"{brief.key}/{stage.key}/{attempt}/{key}",
+        )
+        return record
+
+
+def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **answer: str) -> None:
+    """Record one approver's accepted answer and the gate's outcome, as the gate does."""
+    with session_scope() as session:
+        project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+        stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=attempt)
+        gate = ensure_gate(
+            session,
+            stage_run=stage_run,
+            gate_key=stage.gate.key,
+            gate_name=stage.gate.name,
+            flow_run_id=None,
+        )
+        session.add(
+            GateDecision(
+                gate_id=gate.id,
+                round=1,
+                response_key=f"{stage.key}-{attempt}",
+                approver_email=answer.get("approver", "dana.reyes@example.com"),
+                roles="sponsor",
+                decision=decision,
+                comment=answer.get("comment", ""),
+                conditions=answer.get("conditions", ""),
+                accepted=True,
+            )
+        )
+        session.flush()
+        mark_decided(
+            session, gate=gate, stage_run=stage_run, round=1, outcome=decision, at=utcnow()
+        )
+
+
+def run_documents(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> dict[str, Path]:
+    """Every stage's documents, the planning stage recycled once; the latest .docx per key."""
+    with session_scope() as session:
+        ensure_project(session, brief=brief, lifecycle=lifecycle, flow_run_id=None)
+    latest: dict[str, Path] = {}
+    for stage in lifecycle.lifecycle.stages:
+        attempts = 2 if stage.key == "planning" else 1
+        for attempt in range(1, attempts + 1):
+            for document in stage.documents:
+                latest[document.key] = Path(write(brief, stage, attempt, document.key).docx_path)
+            if attempt < attempts:
+                decide(brief, stage, attempt, "recycle", comment="No contingency; re-plan.")
+            else:
+                decide(brief, stage, attempt, "go", conditions="Report fortnightly.")
+    return latest
+
+
+def headings(document: Document) -> list[str]:
+    return [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+
+
+def header_line(document: Document) -> str:
+    return " ".join(p.text for p in document.sections[0].header.paragraphs)
+
+
+def cells(document: Document) -> list[str]:
+    return [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+
+
+@pytest.fixture
+def documents(store_url: str) -> dict[str, Document]:
+    return {key: docx.Document(str(path)) for key, path in run_documents(make_brief()).items()}
+
+
+EXPECTED_HEADINGS = {
+    "charter": [
+        "Purpose and justification",
+        "Measurable objectives and success criteria",
+        "High-level description, boundaries and key deliverables",
+        "High-level requirements",
+        "High-level risks",
+        "Summary milestones",
+        "Summary budget",
+        "Key stakeholders",
+        "Approval requirements",
+        "Assigned project manager and authority level",
+        "Sponsor",
+        "Assumptions and constraints",
+    ],
+    "stakeholder-register": ["Register", "Power/interest grid", "Accountable people"],
+    "communication-plan": ["Approach by quadrant", "Who gets what", "Sender and escalation"],
+    "raid-log": ["Risks", "Assumptions", "Issues", "Dependencies"],
+    "plan-summary": ["Milestone timeline", "Stages", "Budget and constraints"],
+    "audit-checklist": ["1. Authorisation", "10. Closeout", "Findings", "Left for the auditor"],
+    "lessons-learned": ["Summary", "What went well", "What went wrong", "Recommendations"],
+    "closure-report": [
+        "Objectives against outcomes",
+        "Budget: planned against actual",
+        "Decisions taken",
+        "Open items handed over",
+    ],
+}
+
+
+def test_every_document_of_the_lifecycle_is_written_with_its_sections(documents):
+    named = {d.key for stage in LIFECYCLE.lifecycle.stages for d in stage.documents}
+    assert set(documents) == named
+    for key, document in documents.items():
+        title = document.paragraphs[0]
+        assert title.style.name == "Title", key
+        assert title.text.startswith(DOCUMENT_TITLES[key].split()[0]), key
+        found = headings(document)
+        assert [h for h in EXPECTED_HEADINGS.get(key, []) if h not in found] == [], key
+        assert found[-1] == "Approvals on record", key  # the signatures end every document
+        line = header_line(document)
+        for part in ("APOLLO · Apollo customer portal", DOCUMENT_TITLES[key], "Stage: "):
+            assert part in line, (key, line)
+        assert f"pmbok-waterfall @ {LIFECYCLE.version}" in line
+        assert document.tables, key
+
+
+def test_charts_are_embedded_in_word_and_referenced_from_the_markdown(documents, pmo_home):
+    folder = pmo_home / "documents" / "APOLLO"
+    for key, chart in (
+        ("stakeholder-register", "power-interest-grid"),
+        ("plan-summary", "milestone-timeline"),
+    ):
+        assert len(documents[key].inline_shapes) == 1, key
+        version = 2 if key == "plan-summary" else 1  # planning was recycled once
+        png = folder / f"APOLLO-{key}-v{version}-{chart}.png"
+        assert png.read_bytes().startswith(b"\x89PNG")
+        markdown = (folder / f"APOLLO-{key}-v{version}.md").read_text(encoding="utf-8")
+        assert f"]({png.name})" in markdown
+    assert sum(len(d.inline_shapes) for d in documents.values()) == 2
+
+
+def test_the_charter_holds_what_the_brief_says_and_approvals_last(documents):
+    charter = documents["charter"]
+    text = "\n".join(p.text for p in charter.paragraphs) + "\n".join(cells(charter))
+    brief = make_brief()
+    for fact in (*brief.objectives, *brief.requirements, *brief.assumptions, *brief.constraints):
+        assert fact in text
+    assert "USD 250,000" in text and "Sam Okafor" in text
+    # written before any gate was decided, it says so under its approvals
+    assert headings(charter)[-1] == "Approvals on record"
+    assert charter.paragraphs[-1].text == "No gate decision has been recorded for this project yet."
+    closure = documents["closure-report"]
+    approvals = [[c.text for c in row.cells] for row in closure.tables[-1].rows]
+    assert approvals[0][:3] == ["Stage", "Gate", "Attempt"]
+    assert [row[5] for row in approvals[1:]] == ["GO", "RECYCLE", "GO", "GO"]
+
+
+def test_the_stakeholder_register_and_communication_plan_follow_the_quadrants(documents):
+    register = documents["stakeholder-register"].tables[0]
+    rows = {row.cells[1].text: row.cells[6].text for row in register.rows[1:]}
+    assert rows["Dana Reyes"] == "Manage closely"
+    assert rows["Priya Natarajan"] == "Keep satisfied"
+    assert rows["Tomás Silva"] == "Keep informed"
+    plan = documents["communication-plan"].tables[1]
+    lines = [[c.text for c in row.cells] for row in plan.rows[1:]]
+    tomas = [line for line in lines if line[0].startswith("Tomás Silva")]
+    assert [line[2] for line in tomas] == [
+        "Project newsletter",
+        "Demonstrations of the deliverables",
+    ]
+    gates = [line for line in lines if line[1].startswith("Gate approver")]
+    assert {line[0] for line in gates} == {
+        "Dana Reyes (dana.reyes@example.com)",
+        "pmo@example.com (pmo@example.com)",
+    }
+
+
+def test_the_raid_log_has_all_four_registers_with_owners_and_the_recycle_as_issue(documents):
+    raid = documents["raid-log"]
+    risks, assumptions, issues, dependencies = raid.tables[:4]
+    assert [c.text for c in risks.rows[0].cells] == [
+        "#",
+        "Risk",
+        "Owner",
+        "Probability",
+        "Impact",
+        "Rating",
+        "Response",
+    ]
+    assert risks.rows[1].cells[5].text == "High (6)"
+    assert len(assumptions.rows) == 1 + 2
+    assert "No contingency; re-plan." in issues.rows[1].cells[1].text
+    assert issues.rows[1].cells[6].text == "Stage run again as attempt 2"
+    assert dependencies.rows[2].cells[3].text == "No date given"
+
+
+def test_the_audit_checklist_answers_from_evidence_and_leaves_the_rest(documents):
+    audit = documents["audit-checklist"]
+    areas = [h for h in headings(audit) if h[0].isdigit()]
+    assert len(areas) == 10
+    answers = [row.cells[3].text for table in audit.tables[:10] for row in table.rows[1:]]
+    assert "☒ Yes ☐ No ☐ N/A" in answers and "☐ Yes ☐ No ☐ N/A" in answers
+    findings = audit.tables[10]
+    assert [row.cells[2].text for row in findings.rows[1:]] == ["delivery risk"]
+    assert "Single sign-on" in findings.rows[1].cells[3].text
+    assert any(p.text.startswith("☐ ") for p in audit.paragraphs)  # left for the auditor
+
+
+def test_typed_text_comes_out_literally_and_never_breaks_a_table(store_url):
+    data = brief_data(
+        name="Atlas {{ 7*7 }} | <script>",
+        purpose="**Why** | <script>alert(1)</script>\n\nSecond {% raw %} paragraph",
+        objectives=HOSTILE,
+        assumptions=HOSTILE,
+        requirements=HOSTILE,
+    )
+    data["stakeholders"] = [
+        {"name": name, "email": f"p{n}@example.com", "role": name, "influence": "high"}
+        for n, name in enumerate(HOSTILE)
+    ]
+    data["risks"] = [
+        {"description": text, "owner": "sam.okafor@example.com", "response": text}
+        for text in HOSTILE
+    ]
+    brief = ProjectBrief.model_validate(data)
+    for key, path in run_documents(brief).items():
+        document = docx.Document(str(path))
+        assert document.paragraphs[0].text.endswith("Atlas {{ 7*7 }} | <script>"), key
+        for table in document.tables:
+            width = len(table.rows[0].cells)
+            assert all(len(row.cells) == width for row in table.rows), key
+        seen = cells(document) + [p.text for p in document.paragraphs]
+        if key in ("charter", "raid-log", "stakeholder-register"):
+            for typed in HOSTILE:
+                assert any(typed in text for text in seen), (key, typed)
+        assert not any("Atlas 49" in text for text in seen), key
+
+
+def test_a_pmo_template_and_reference_docx_replace_the_bundled_ones(
+    store_url, tmp_path, monkeypatch
+):
+    own = tmp_path / "pmo-templates"
+    own.mkdir()
+    (own / "charter.md.j2").write_text(
+        "# ACME charter: {{ brief.name }}\n\n## Sponsor\n\n{{ brief.sponsor.name }}\n",
+        encoding="utf-8",
+    )
+    corporate = docx.Document()
+    corporate.styles["Normal"].font.name = "Georgia"
+    corporate.sections[0].header.paragraphs[0].text = "ACME PMO"
+    corporate.save(str(tmp_path / "acme.docx"))
+    monkeypatch.setenv("PMO_TEMPLATES_DIR", str(own))
+    monkeypatch.setenv("PMO_REFERENCE_DOCX", str(tmp_path / "acme.docx"))
+    get_settings.cache_clear()
+    render._environment.cache_clear()
+    try:
+        written = run_documents(make_brief())
+    finally:
+        render._environment.cache_clear()
+    charter = docx.Document(str(written["charter"]))
+    assert [p.text for p in charter.paragraphs] == [
+        "ACME charter: Apollo customer portal",
+        "Sponsor",
+        "Dana Reyes",
+    ]
+    assert charter.styles["Normal"].font.name == "Georgia"
+    assert header_line(charter).startswith("ACME PMO APOLLO · Apollo customer portal")
+    register = docx.Document(str(written["stakeholder-register"]))  # still the bundled one
+    assert "Power/interest grid" in headings(register)
+    assert register.styles["Normal"].font.name == "Georgia"
+
+
+def test_a_broken_pmo_template_names_file_line_and_problem(store_url, tmp_path, monkeypatch):
+    own = tmp_path / "pmo-templates"
+    own.mkdir()
+    broken = own / "raid-log.md.j2"
+    broken.write_text("# RAID\n\n{% for r in risks %}\n{{ r.risk.descripton }}\n", "utf-8")
+    monkeypatch.setenv("PMO_TEMPLATES_DIR", str(own))
+    get_settings.cache_clear()
+    render._environment.cache_clear()
+    try:
+        with pytest.raises(TemplateProblem) as raised:
+            run_documents(make_brief())
+    finally:
+        render._environment.cache_clear()
+    assert str(raised.value).startswith(f"{broken}:")
+    assert "endfor" in str(raised.value) and "\n" not in str(raised.value)
