@@ -1,10 +1,13 @@
-"""Write one version of a project document: Markdown and .docx on disk, a row in the store.
+"""Project document versions: write one (Markdown and .docx on disk, a row in the store),
+or list them.
 
 The `render_document` task publishes what this writes as a Prefect artifact; tests and
 the benchmark call it directly, without a Prefect server.
 """
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,10 +15,17 @@ from sqlalchemy.orm import Session
 from pmo.brief import ProjectBrief
 from pmo.documents import DocumentHeader, markdown_to_docx, render_markdown
 from pmo.dossier import build_dossier
+from pmo.errors import PmoInputError
 from pmo.files import write_atomically
 from pmo.settings import get_settings
+from pmo.store import session_scope
 from pmo.store.models import DocumentRecord
-from pmo.store.records import ensure_stage_run, get_project, next_document_version
+from pmo.store.records import (
+    document_versions,
+    ensure_stage_run,
+    get_project,
+    next_document_version,
+)
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 
@@ -83,3 +93,40 @@ def write_document_version(
     session.add(record)
     session.flush()
     return record, markdown
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """One version of one document, as `pmo docs` lists it."""
+
+    document: str
+    title: str
+    version: int
+    stage: str | None
+    attempt: int | None
+    sha256: str
+    docx_path: str
+    markdown_path: str
+    created_at: datetime
+
+
+def list_document_versions(project_key: str) -> list[DocumentVersion]:
+    """Every document version of a project in the store, oldest first."""
+    with session_scope() as session:
+        project = get_project(session, key=project_key)
+        if project is None:
+            raise PmoInputError("project", f"no project with key '{project_key}' in the store")
+        return [
+            DocumentVersion(
+                document=record.document_key,
+                title=record.title,
+                version=record.version,
+                stage=stage_run.stage_key if stage_run else None,
+                attempt=stage_run.attempt if stage_run else None,
+                sha256=record.sha256,
+                docx_path=record.docx_path,
+                markdown_path=record.markdown_path,
+                created_at=record.created_at,
+            )
+            for record, stage_run in document_versions(session, project=project)
+        ]

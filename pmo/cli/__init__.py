@@ -3,7 +3,7 @@
 import typer
 from typer.core import TyperGroup
 
-from pmo.cli import demo, gates, library, projects, server
+from pmo.cli import demo, docs, gates, library, projects, server
 from pmo.errors import PmoInputError, ServiceUnavailable
 
 
@@ -33,6 +33,7 @@ app.command("start")(projects.start)
 app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)
 app.command("unlock")(gates.unlock)
+app.command("docs")(docs.docs)
 app.add_typer(library.app, name="library")
 
 

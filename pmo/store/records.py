@@ -142,6 +142,19 @@ def project_for_run(session: Session, *, flow_run_id: str) -> Project | None:
     return session.scalar(select(Project).where(Project.flow_run_id == flow_run_id))
 
 
+def document_versions(
+    session: Session, *, project: Project
+) -> list[tuple[DocumentRecord, StageRun | None]]:
+    """Every version of every document of the project, oldest first, with its stage run."""
+    rows = session.execute(
+        select(DocumentRecord, StageRun)
+        .outerjoin(StageRun, StageRun.id == DocumentRecord.stage_run_id)
+        .where(DocumentRecord.project_id == project.id)
+        .order_by(DocumentRecord.created_at, DocumentRecord.id)
+    )
+    return [(record, stage_run) for record, stage_run in rows]
+
+
 def ensure_gate(
     session: Session, *, stage_run: StageRun, gate_key: str, gate_name: str, flow_run_id: str | None
 ) -> Gate:

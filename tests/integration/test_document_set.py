@@ -5,27 +5,20 @@ decisions with a recycle), without a Prefect server; each .docx is opened with p
 and checked for its structure and its content, not only for existing.
 """
 
-from pathlib import Path
-
 import docx
 import pytest
 from docx.document import Document
 
 from pmo.brief import ProjectBrief
-from pmo.document_versions import write_document_version
 from pmo.documents import render
 from pmo.errors import TemplateProblem
 from pmo.settings import get_settings
-from pmo.store import session_scope
-from pmo.store.models import DocumentRecord, GateDecision, utcnow
-from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
-from process_library.loader import LoadedLifecycle, load_lifecycle
-from process_library.schema import DOCUMENT_TITLES, Stage
+from process_library.schema import DOCUMENT_TITLES
 from tests.factories import brief_data, make_brief
+from tests.project_record import LIFECYCLE, run_documents
 
 pytestmark = pytest.mark.integration
 
-LIFECYCLE = load_lifecycle("pmbok-waterfall")
 HOSTILE = [
     "{{ 7*7 }}",
     "a | b",
@@ -34,70 +27,6 @@ HOSTILE = [
     "東京の会議",
     "Привет",
 ]
-
-
-def write(brief: ProjectBrief, stage: Stage, attempt: int, key: str) -> DocumentRecord:
-    with session_scope() as session:
-        record, _ = write_document_version(
-            session,
-            brief=brief,
-            lifecycle=LIFECYCLE,
-            stage=stage,
-            attempt=attempt,
-            document_key=key,
-            template=key,
-            title=DOCUMENT_TITLES[key],
-            idempotency_key=f"{brief.key}/{stage.key}/{attempt}/{key}",
-        )
-        return record
-
-
-def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **answer: str) -> None:
-    """Record one approver's accepted answer and the gate's outcome, as the gate does."""
-    with session_scope() as session:
-        project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
-        stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=attempt)
-        gate = ensure_gate(
-            session,
-            stage_run=stage_run,
-            gate_key=stage.gate.key,
-            gate_name=stage.gate.name,
-            flow_run_id=None,
-        )
-        session.add(
-            GateDecision(
-                gate_id=gate.id,
-                round=1,
-                response_key=f"{stage.key}-{attempt}",
-                approver_email=answer.get("approver", "dana.reyes@example.com"),
-                roles="sponsor",
-                decision=decision,
-                comment=answer.get("comment", ""),
-                conditions=answer.get("conditions", ""),
-                accepted=True,
-            )
-        )
-        session.flush()
-        mark_decided(
-            session, gate=gate, stage_run=stage_run, round=1, outcome=decision, at=utcnow()
-        )
-
-
-def run_documents(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> dict[str, Path]:
-    """Every stage's documents, the planning stage recycled once; the latest .docx per key."""
-    with session_scope() as session:
-        ensure_project(session, brief=brief, lifecycle=lifecycle, flow_run_id=None)
-    latest: dict[str, Path] = {}
-    for stage in lifecycle.lifecycle.stages:
-        attempts = 2 if stage.key == "planning" else 1
-        for attempt in range(1, attempts + 1):
-            for document in stage.documents:
-                latest[document.key] = Path(write(brief, stage, attempt, document.key).docx_path)
-            if attempt < attempts:
-                decide(brief, stage, attempt, "recycle", comment="No contingency; re-plan.")
-            else:
-                decide(brief, stage, attempt, "go", conditions="Report fortnightly.")
-    return latest
 
 
 def headings(document: Document) -> list[str]:

@@ -1,0 +1,82 @@
+"""A project recorded in the store as the lifecycle flow would record it, without Prefect:
+stage runs, document versions and gate decisions. For tests that read documents back."""
+
+from pathlib import Path
+
+from pmo.brief import ProjectBrief
+from pmo.document_versions import write_document_version
+from pmo.store import session_scope
+from pmo.store.models import DocumentRecord, GateDecision, utcnow
+from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
+from process_library.loader import LoadedLifecycle, load_lifecycle
+from process_library.schema import DOCUMENT_TITLES, Stage
+
+LIFECYCLE = load_lifecycle("pmbok-waterfall")
+
+
+def register(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> None:
+    with session_scope() as session:
+        ensure_project(session, brief=brief, lifecycle=lifecycle, flow_run_id=None)
+
+
+def write(brief: ProjectBrief, stage: Stage, attempt: int, key: str) -> DocumentRecord:
+    with session_scope() as session:
+        record, _ = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=stage,
+            attempt=attempt,
+            document_key=key,
+            template=key,
+            title=DOCUMENT_TITLES[key],
+            idempotency_key=f"{brief.key}/{stage.key}/{attempt}/{key}",
+        )
+        return record
+
+
+def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **answer: str) -> None:
+    """Record one approver's accepted answer and the gate's outcome, as the gate does."""
+    with session_scope() as session:
+        project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+        stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=attempt)
+        gate = ensure_gate(
+            session,
+            stage_run=stage_run,
+            gate_key=stage.gate.key,
+            gate_name=stage.gate.name,
+            flow_run_id=None,
+        )
+        session.add(
+            GateDecision(
+                gate_id=gate.id,
+                round=1,
+                response_key=f"{stage.key}-{attempt}",
+                approver_email=answer.get("approver", "dana.reyes@example.com"),
+                roles="sponsor",
+                decision=decision,
+                comment=answer.get("comment", ""),
+                conditions=answer.get("conditions", ""),
+                accepted=True,
+            )
+        )
+        session.flush()
+        mark_decided(
+            session, gate=gate, stage_run=stage_run, round=1, outcome=decision, at=utcnow()
+        )
+
+
+def run_documents(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> dict[str, Path]:
+    """Every stage's documents, the planning stage recycled once; the latest .docx per key."""
+    register(brief, lifecycle)
+    latest: dict[str, Path] = {}
+    for stage in lifecycle.lifecycle.stages:
+        attempts = 2 if stage.key == "planning" else 1
+        for attempt in range(1, attempts + 1):
+            for document in stage.documents:
+                latest[document.key] = Path(write(brief, stage, attempt, document.key).docx_path)
+            if attempt < attempts:
+                decide(brief, stage, attempt, "recycle", comment="No contingency; re-plan.")
+            else:
+                decide(brief, stage, attempt, "go", conditions="Report fortnightly.")
+    return latest
