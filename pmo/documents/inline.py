@@ -8,7 +8,14 @@ from docx.oxml.text.hyperlink import CT_Hyperlink
 from docx.text.paragraph import Paragraph
 from markdown_it.token import Token
 
-from pmo.documents.word import MONOSPACE, add_hyperlink, add_link_run, add_picture, clean
+from pmo.documents.word import (
+    MONOSPACE,
+    add_hyperlink,
+    add_link_run,
+    add_picture,
+    add_text_run,
+    clean,
+)
 
 _LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -29,7 +36,7 @@ def write_inline(
     link = None
     captions: list[str] = []
     if prefix:
-        paragraph.add_run(prefix)
+        add_text_run(paragraph, prefix)
     for child in inline.children or ():
         kind = child.type
         name, _, edge = kind.rpartition("_")
@@ -66,7 +73,7 @@ def _run(
     code: bool,
 ) -> None:
     if link is None:
-        run = paragraph.add_run(text)
+        run = add_text_run(paragraph, text)
     else:
         run = add_link_run(paragraph, link, text, link_style_id)
     if depth["strong"]:

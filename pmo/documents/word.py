@@ -19,11 +19,35 @@ MONOSPACE = "Consolas"
 LINK_COLOUR = RGBColor(0x1F, 0x4E, 0x9A)
 # Characters XML 1.0 cannot hold; python-docx refuses them, so they are dropped.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_RUN_BREAKS = re.compile("[\t\n\r]")
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
 def clean(text: str) -> str:
     """`text` without the control characters a Word file cannot contain."""
     return _NOT_XML.sub("", text)
+
+
+def add_text_run(paragraph: Paragraph, text: str, hyperlink: CT_Hyperlink | None = None) -> Run:
+    """A run holding `text` at the end of `paragraph`, or of `hyperlink` in it.
+
+    python-docx's `Run.text` walks the text a character at a time to turn tabs and line
+    breaks into elements; document text rarely has either, so plain text is set in one go
+    (this halves the time of a whole charter).
+    """
+    container = hyperlink if hyperlink is not None else paragraph._p
+    if _RUN_BREAKS.search(text):
+        run = Run(container.add_r(), paragraph)
+        run.text = text
+        return run
+    r = OxmlElement("w:r")
+    t = OxmlElement("w:t")
+    t.text = text
+    if text[:1].isspace() or text[-1:].isspace():
+        t.set(_XML_SPACE, "preserve")
+    r.append(t)
+    container.append(r)
+    return Run(r, paragraph)
 
 
 def add_hyperlink(paragraph: Paragraph, url: str) -> CT_Hyperlink:
@@ -38,8 +62,7 @@ def add_link_run(
     paragraph: Paragraph, hyperlink: CT_Hyperlink, text: str, style_id: str | None
 ) -> Run:
     """A run inside `hyperlink`, in the Hyperlink style or, lacking it, blue and underlined."""
-    run = Run(hyperlink.add_r(), paragraph)
-    run.text = text
+    run = add_text_run(paragraph, text, hyperlink)
     if style_id:
         run._r.style = style_id
     else:

@@ -307,3 +307,13 @@ def test_empty_markdown_is_still_a_valid_document() -> None:
     document = convert("")
 
     assert [p.text for p in document.paragraphs] == [""]
+
+
+def test_runs_keep_their_edge_spaces_and_tabs() -> None:
+    document = convert("**Bold** and\ttabbed *it* ")
+
+    paragraph = document.paragraphs[0]
+    assert paragraph.text == "Bold and\ttabbed it"
+    spaced = [t for t in paragraph._p.iter(qn("w:t")) if t.text.startswith(" ")]
+    assert spaced and all(t.get(qn("xml:space")) == "preserve" for t in spaced)
+    assert paragraph._p.findall(f".//{qn('w:tab')}")
