@@ -16,8 +16,10 @@ from pmo.documents.word import (
     MONOSPACE,
     add_bottom_border,
     clean,
+    column_widths,
     mark_header_row,
     restart_numbering,
+    set_column_widths,
     set_numbering,
 )
 
@@ -44,6 +46,11 @@ class BlockWriter:
     def __init__(self, document: Document, *, images_dir: Path | None = None) -> None:
         self.document = document
         self.images_dir = images_dir
+        section = document.sections[-1]
+        # The width between the margins, shared between a table's columns (EMU).
+        self.text_width = (
+            (section.page_width or 0) - (section.left_margin or 0) - (section.right_margin or 0)
+        )
         # Looking a style up by name in python-docx scans every style, per paragraph.
         self.style_ids = {style.name: style.style_id for style in document.styles}
         self.lists: list[_List] = []
@@ -176,6 +183,9 @@ class BlockWriter:
         if style:
             table._tbl.tblStyle_val = self.style_ids[style]
         mark_header_row(table._tbl)
+        if self.text_width:
+            texts = [[cell.content for cell in row] for row in rows]
+            set_column_widths(table._tbl, column_widths(texts, self.text_width))
         for number, (row, word_row) in enumerate(zip(rows, table.rows, strict=True)):
             for inline, cell, alignment in zip(row, word_row.cells, alignments, strict=False):
                 paragraph = cell.paragraphs[0]

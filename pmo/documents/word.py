@@ -15,6 +15,7 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 IMAGE_WIDTH = Cm(15)
+_CHARACTER = Cm(0.2)  # the width of an average character of table text
 MONOSPACE = "Consolas"
 LINK_COLOUR = RGBColor(0x1F, 0x4E, 0x9A)
 # Characters XML 1.0 cannot hold; python-docx refuses them, so they are dropped.
@@ -104,6 +105,39 @@ def add_bottom_border(paragraph: Paragraph) -> None:
         bottom.set(qn(name), value)
     borders.append(bottom)
     paragraph._p.get_or_add_pPr().append(borders)
+
+
+def column_widths(rows: list[list[str]], total: int) -> list[int]:
+    """Widths (EMU) that share `total` between the columns according to the text they hold.
+
+    Each column first gets room for its longest word (so "Probability" or an address is
+    not broken letter by letter, up to a limit), then what is left goes to the columns
+    with long text, in proportion to how much more they hold.
+    """
+    capacity = max(total // _CHARACTER, 1)  # characters that fit across the page
+    least, wanted = [], []
+    for column in zip(*rows, strict=False):
+        word = max((len(w) for text in column for w in text.split()), default=1)
+        least.append(min(word, 12) + 3)
+        wanted.append(min(max(len(text) for text in column), 60) + 3)
+    if sum(wanted) <= capacity:
+        shares = wanted
+    else:
+        spare = max(capacity - sum(least), 0)
+        extra = [w - m for w, m in zip(wanted, least, strict=True)]
+        shares = [m + spare * e / (sum(extra) or 1) for m, e in zip(least, extra, strict=True)]
+    return [int(total * share / sum(shares)) for share in shares]
+
+
+def set_column_widths(table: CT_Tbl, widths: list[int]) -> None:
+    """Fix each column's width (EMU)."""
+    # Word reads the grid, LibreOffice the cells: both are set, in twentieths of a point.
+    twips = [str(width // 635) for width in widths]
+    for column, width in zip(table.tblGrid.gridCol_lst, twips, strict=False):
+        column.set(qn("w:w"), width)
+    for row in table.tr_lst:
+        for cell, width in zip(row.tc_lst, twips, strict=False):
+            cell.get_or_add_tcPr().get_or_add_tcW().set(qn("w:w"), width)
 
 
 def mark_header_row(table: CT_Tbl) -> None:

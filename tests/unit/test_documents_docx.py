@@ -317,3 +317,18 @@ def test_runs_keep_their_edge_spaces_and_tabs() -> None:
     spaced = [t for t in paragraph._p.iter(qn("w:t")) if t.text.startswith(" ")]
     assert spaced and all(t.get(qn("xml:space")) == "preserve" for t in spaced)
     assert paragraph._p.findall(f".//{qn('w:tab')}")
+
+
+def test_table_columns_are_as_wide_as_their_text_needs() -> None:
+    document = convert(
+        "| # | Risk | Rating |\n|---|---|---|\n"
+        "| 1 | The ERP vendor delivers the order API three months late | High |\n"
+    )
+
+    number, risk, rating = [column.width for column in document.tables[0].columns]
+    assert number < rating < risk
+    section = document.sections[0]
+    text_width = section.page_width - section.left_margin - section.right_margin
+    assert abs(number + risk + rating - text_width) < Cm(0.1)
+    cell_widths = [cell.width for cell in document.tables[0].rows[1].cells]
+    assert cell_widths == [number, risk, rating]
