@@ -5,9 +5,10 @@ rules.
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
@@ -89,17 +90,21 @@ def record_answer(
     answer: Answer,
     channel: str,
     flow_run_id: str | None,
+    refusal: Refusal | None = None,
 ) -> GateDecision:
     """Check and record one answer, once per `response_key`; a valid one uses up its code.
 
-    Wrong codes are counted; the one that reaches the limit locks the gate and alerts the
-    PMO contacts of the project's lifecycle.
+    `refusal` is given when the caller already refused the answer. Wrong codes are
+    counted; the one that reaches the limit locks the gate and alerts the PMO contacts of
+    the project's lifecycle.
     """
     existing = find_response(session, gate=gate, response_key=response_key)
     if existing is not None:
         return existing
     approver = answer.approver.lower()
-    refusal = judge_answer(session, gate=gate, definition=definition, brief=brief, answer=answer)
+    refusal = refusal or judge_answer(
+        session, gate=gate, definition=definition, brief=brief, answer=answer
+    )
     if refusal is None:
         approval_code(session, gate=gate, round=round, approver=approver).used_at = utcnow()
     elif refusal.kind == "wrong-code":
@@ -125,6 +130,47 @@ def record_answer(
     session.add(row)
     session.flush()
     return row
+
+
+def claim_code(session: Session, *, gate: Gate, approver: str) -> bool:
+    """Claim the approver's unused code for one submission; False if another has it."""
+    claimed = session.execute(
+        update(ApprovalCode)
+        .where(
+            ApprovalCode.gate_id == gate.id,
+            ApprovalCode.round == gate.round,
+            ApprovalCode.approver_email == approver,
+            ApprovalCode.claimed_at.is_(None),
+            ApprovalCode.used_at.is_(None),
+        )
+        .values(claimed_at=utcnow())
+    )
+    return claimed.rowcount == 1
+
+
+def release_code(session: Session, *, gate: Gate, approver: str) -> None:
+    """Give up a claim whose submission never reached the run."""
+    code = approval_code(session, gate=gate, round=gate.round, approver=approver)
+    if code is not None and code.used_at is None:
+        code.claimed_at = None
+
+
+def take_resume_turn(session: Session, *, gate_id: int, seconds: float) -> bool:
+    """Take the gate's turn to resume its run, unless another submission holds it."""
+    now = utcnow()
+    taken = session.execute(
+        update(Gate)
+        .where(
+            Gate.id == gate_id,
+            (Gate.resume_turn_until.is_(None)) | (Gate.resume_turn_until < now),
+        )
+        .values(resume_turn_until=now + timedelta(seconds=seconds))
+    )
+    return taken.rowcount == 1
+
+
+def end_resume_turn(session: Session, *, gate_id: int) -> None:
+    session.execute(update(Gate).where(Gate.id == gate_id).values(resume_turn_until=None))
 
 
 def record_policy_decision(
@@ -180,7 +226,8 @@ def send_approval_request(
                 )
             )
         else:
-            stored.code_hash, stored.issued_at, stored.used_at = code_hash, utcnow(), None
+            stored.code_hash, stored.issued_at = code_hash, utcnow()
+            stored.claimed_at = stored.used_at = None
 
     return send_once(
         session,

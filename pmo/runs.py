@@ -19,12 +19,21 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from pmo.approvals import gate_site, judge_answer, record_answer, send_approval_request
+from pmo.approvals import (
+    claim_code,
+    end_resume_turn,
+    gate_site,
+    judge_answer,
+    record_answer,
+    release_code,
+    send_approval_request,
+    take_resume_turn,
+)
 from pmo.brief import ProjectBrief, load_brief
 from pmo.errors import BriefError, PmoInputError, ResponseRefused, ServiceUnavailable
 from pmo.events import answer_payload, emit_gate_event
 from pmo.gate_mail import renewal_composer
-from pmo.gatekeeping import Answer, gate_approvers
+from pmo.gatekeeping import Answer, Refusal, gate_approvers
 from pmo.prefect_links import flow_run_url
 from pmo.settings import get_settings
 from pmo.store import session_scope
@@ -183,6 +192,8 @@ def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Subm
         refusal = judge_answer(
             session, gate=gate, definition=stage.gate, brief=brief, answer=answer
         )
+        if refusal is None and not claim_code(session, gate=gate, approver=approver):
+            refusal = Refusal("code-used", "the approval code was already used")
         if refusal is not None:
             response_key = f"cli-{uuid4()}"
             row = record_answer(
@@ -195,6 +206,7 @@ def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Subm
                 answer=answer,
                 channel="cli",
                 flow_run_id=run_id,
+                refusal=refusal,
             )
             site = gate_site(project, stage_run, gate)
             payload, locked_at = answer_payload(row, gate.round), gate.locked_at
@@ -209,9 +221,20 @@ def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Subm
                     "locked", site, once_key=f"{site.once_key}/{locked_at.isoformat()}", payload={}
                 )
         raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {refusal.message}")
-    with prefect_api():
-        _resume_when_paused(run_id, answer, wait_seconds)
-    row = _wait_until_recorded(gate_id, round, approver, submitted_at, wait_seconds)
+    try:
+        _take_turn(gate_id, wait_seconds)
+        try:
+            with prefect_api():
+                _resume_when_paused(run_id, answer, wait_seconds)
+            row = _wait_until_recorded(gate_id, round, approver, submitted_at, wait_seconds)
+        finally:
+            with session_scope() as session:
+                end_resume_turn(session, gate_id=gate_id)
+    except BaseException:
+        # the answer never reached the run: the approver may submit the code again
+        with session_scope() as session:
+            release_code(session, gate=session.get(Gate, gate_id), approver=approver)
+        raise
     if row is not None and not row.accepted:
         raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {row.refusal_reason}")
     return Submitted(gate_name, project.key, row is not None, flow_run_url(run_id))
@@ -267,6 +290,18 @@ def unlock_gate(run_id: str, by: str) -> str:
     return gate_name
 
 
+def _take_turn(gate_id: int, wait_seconds: float) -> None:
+    """Wait until no other `pmo approve` is resuming this gate's run."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with session_scope() as session:
+            if take_resume_turn(session, gate_id=gate_id, seconds=wait_seconds * 2):
+                return
+        if time.monotonic() > deadline:
+            raise ServerUnreachable("another answer to this gate is still being recorded; retry")
+        time.sleep(0.1)
+
+
 def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> None:
     # Another approver's answer may be being recorded right now; the run pauses again
     # within moments, so wait for that rather than refusing.
@@ -303,7 +338,8 @@ def _wait_until_recorded(
         with session_scope() as session:
             gate = session.get(Gate, gate_id)
             for row in gate_decisions(session, gate=gate, round=round, accepted=None):
-                if row.approver_email == approver and row.received_at >= since:
+                recorded_by_run = row.channel == "prefect"
+                if recorded_by_run and row.approver_email == approver and row.received_at >= since:
                     session.expunge(row)
                     return row
         time.sleep(0.1)

@@ -16,6 +16,8 @@ from pmo.store.records import ensure_gate, gate_decisions, get_project, mark_dec
 from process_library.schema import Decision, Stage
 from process_library.schema import Gate as GateDefinition
 
+RUN_CHANNEL = "prefect"  # answers the lifecycle run received (Resume form or `pmo approve`)
+
 
 @dataclass(frozen=True)
 class GateStanding:
@@ -67,7 +69,9 @@ def read_gate_standing(
         rows = gate_decisions(
             session, gate=session.get(Gate, site.gate_id), round=round, accepted=None
         )
-        prompted = [r for r in rows if r.channel != POLICY]
+        # Only answers the run itself took number its pause keys; refusals `pmo approve`
+        # recorded before reaching the run never resumed it.
+        prompted = [r for r in rows if r.channel == RUN_CHANNEL]
         policy = [r.decision for r in rows if r.channel == POLICY]
         accepted = [r.decision for r in prompted if r.accepted]
         last_refusal = prompted[-1].refusal_reason if prompted and not prompted[-1].accepted else ""
@@ -91,7 +95,7 @@ def record_gate_answer(
             round=round,
             response_key=response_key,
             answer=answer,
-            channel="prefect",
+            channel=RUN_CHANNEL,
             flow_run_id=flow_run.get_id(),
         )
         accepted, locked_at = row.accepted, gate.locked_at

@@ -130,6 +130,9 @@ class Gate(Base):
     wrong_codes: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Prefect's resume reads the run's state without a lock, so two resumes at one instant
+    # could both pass; `pmo approve` resumes a gate's run one submission at a time.
+    resume_turn_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ApprovalCode(Base):
@@ -144,6 +147,9 @@ class ApprovalCode(Base):
     approver_email: Mapped[str] = mapped_column(String(320))
     code_hash: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Set by `pmo approve` before it resumes the run, so that two submissions of one code
+    # at the same instant cannot both reach the run.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

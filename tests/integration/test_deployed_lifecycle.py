@@ -2,16 +2,25 @@
 `pmo approve` resumes it, and every resume re-runs the flow from the top without sending,
 writing or recording anything twice."""
 
+import contextvars
 import json
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import httpx
 import pytest
 from prefect import get_client
 from typer.testing import CliRunner
 
+from flows.gate_sla import gate_sla
 from pmo.cli import app
+from pmo.errors import ResponseRefused
+from pmo.gatekeeping import Answer
+from pmo.runs import submit_answer
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, Notification
 from pmo.store.records import get_project
@@ -113,3 +122,120 @@ def test_a_deployed_lifecycle_suspends_at_gates_and_resumes_without_repeating_it
         assert documents["charter"] == 1 and documents["plan-baseline"] == 1
         assert documents["lessons-learned"] == 1 and documents["closure-report"] == 1
         assert session.query(Notification).count() == 4
+
+
+def gate_events(api_url: str, project_key: str, expected: set[str], timeout: float = 30) -> set:
+    """The pmo.gate.* events Prefect stored about a project, once `expected` are all in."""
+    deadline = time.monotonic() + timeout
+    found: set[str] = set()
+    while time.monotonic() < deadline:
+        response = httpx.post(
+            f"{api_url}/events/filter",
+            json={
+                "filter": {
+                    "event": {"prefix": ["pmo.gate."]},
+                    "related": {"resources_in_roles": [[f"pmo.project.{project_key}", "project"]]},
+                },
+                "limit": 50,
+            },
+        )
+        response.raise_for_status()
+        found = {event["event"] for event in response.json()["events"]}
+        if expected <= found:
+            return found
+        time.sleep(1)
+    return found
+
+
+def test_two_approvers_answering_at_the_same_instant_are_both_recorded(deployed, tmp_path):
+    smtp = deployed
+    brief = write_brief(tmp_path, brief_data(key="GEMINI"))
+    run_id = json.loads(CliRunner().invoke(app, ["start", str(brief), "--json"]).output)["run_id"]
+    wait_for_state(run_id, "Suspended")
+    wait_for_mails(smtp, 2)
+    gate = "GEMINI/initiation/1/charter-approval/1"
+    codes = {a: latest_code(smtp.messages, gate, a) for a in (SPONSOR, PMO)}
+
+    def answer(approver: str, code: str):
+        try:
+            return submit_answer(run_id, Answer(approver, "go", code, "At once"), wait_seconds=60)
+        except ResponseRefused as refused:
+            return refused
+
+    # both approvers, and the sponsor a second time with the same code, at one instant
+    barrier = threading.Barrier(3)
+    jobs = [(SPONSOR, codes[SPONSOR]), (PMO, codes[PMO]), (SPONSOR, codes[SPONSOR])]
+    with ThreadPoolExecutor(3) as pool:
+        # each thread runs in a copy of this context, which points Prefect at the test server
+        futures = [
+            pool.submit(
+                contextvars.copy_context().run, lambda job=job: (barrier.wait(), answer(*job))[1]
+            )
+            for job in jobs
+        ]
+        results = [future.result() for future in futures]
+    refused = [r for r in results if isinstance(r, ResponseRefused)]
+    assert len(refused) == 1 and "the approval code was already used" in str(refused[0])
+
+    wait_for_mails(smtp, 4)  # the run moved on to plan approval
+    with session_scope() as session:
+        rows = session.query(GateDecision).order_by(GateDecision.id).all()
+        assert sorted((r.approver_email, r.accepted) for r in rows) == [
+            (SPONSOR, False),
+            (SPONSOR, True),
+            (PMO, True),
+        ]
+        assert {r.refusal_kind for r in rows if not r.accepted} == {"code-used"}
+
+
+def test_a_timeout_policy_wakes_a_suspended_run_which_holds_and_is_released(
+    deployed, prefect_api, tmp_path
+):
+    smtp = deployed
+    data = brief_data(key="NOVA", approvers={"gatekeepers": [SPONSOR, PMO], "sponsor": [SPONSOR]})
+    brief = write_brief(tmp_path, data)
+    started = CliRunner().invoke(app, ["start", str(brief), "--lifecycle", "stage-gate", "--json"])
+    run_id = json.loads(started.output)["run_id"]
+    wait_for_state(run_id, "Suspended")
+    wait_for_mails(smtp, 2)
+
+    # a wrong code first: refused, and an event says so
+    refused = approve(run_id, PMO, "go", "WRNG-WRNG-WRNG")
+    assert refused.exit_code == 2 and "the approval code is wrong" in refused.output
+
+    # six days later nobody has answered: the policy holds the gate (gate_sla's drill mode)
+    actions = gate_sla(as_of=datetime.now(UTC) + timedelta(days=6))
+    assert any("decided-by-policy (hold)" in a for a in actions), actions
+    round_2 = "NOVA/discovery/1/gate-1-idea-screen/2"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        m.gate == round_2 for m in code_mails(smtp.messages)
+    ):
+        time.sleep(0.3)
+    assert wait_for_state(run_id, "Suspended") == "Suspended"
+    with session_scope() as session:
+        assert get_project(session, key="NOVA").status == "on-hold"
+    board = [m for m in smtp.messages if str(m["To"]) == "portfolio-board@example.com"]
+    assert len(board) == 1 and "past its SLA" in str(board[0]["Subject"])
+
+    # the gatekeepers release the hold with a go each (round 2, new codes)
+    for approver in (SPONSOR, PMO):
+        result = approve(run_id, approver, "go", latest_code(smtp.messages, round_2, approver))
+        assert result.exit_code == 0, result.output
+    wait_for_mails(smtp, 6)  # gate 2 asks both gatekeepers
+    with session_scope() as session:
+        assert get_project(session, key="NOVA").status == "active"
+        rows = session.query(GateDecision).order_by(GateDecision.id).all()
+        assert [(r.approver_email, r.decision, r.channel) for r in rows if r.accepted] == [
+            ("policy", "hold", "policy"),
+            (SPONSOR, "go", "prefect"),
+            (PMO, "go", "prefect"),
+        ]
+    expected = {
+        "pmo.gate.opened",
+        "pmo.gate.refused",
+        "pmo.gate.escalated",
+        "pmo.gate.decided",
+        "pmo.gate.answered",
+    }
+    assert expected <= gate_events(prefect_api, "NOVA", expected)
