@@ -23,6 +23,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from flows.lifecycle import project_lifecycle
 from pmo.approver_bot import ApproverBot, Decider, GateTurn, approve_everything
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
+from pmo.document_versions import check_lifecycle_templates
 from pmo.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope
@@ -79,6 +80,7 @@ def run_demo(
     loaded = load_lifecycle(lifecycle)
     tailored = loaded.lifecycle.tailored_for(brief.tier)
     brief.check_against(tailored, source=str(brief_path or EXAMPLE_BRIEF))
+    check_lifecycle_templates(tailored)
     recyclable = [s.gate.key for s in tailored.stages if "recycle" in s.gate.decisions]
     decide = SponsorRecyclesOnce(recyclable[1] if len(recyclable) > 1 else None)
     out = out.resolve()
@@ -96,8 +98,10 @@ def run_demo(
             with local_prefect_server(home / "prefect", ui=False) as api_url:
                 seconds["server start"] = time.perf_counter() - started
                 with temporary_settings(updates={PREFECT_API_URL: api_url}):
-                    result, answers = _run_with_bot(brief, lifecycle, tailored, decide)
-                    drain_prefect_workers()
+                    try:
+                        result, answers = _run_with_bot(brief, lifecycle, tailored, decide)
+                    finally:
+                        drain_prefect_workers()
                 seconds["lifecycle"] = time.perf_counter() - started - seconds["server start"]
             with session_scope() as session:
                 project = get_project(session, key=brief.key)

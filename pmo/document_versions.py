@@ -8,12 +8,13 @@ the benchmark call it directly, without a Prefect server.
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.documents import DocumentHeader, markdown_to_docx, render_markdown
+from pmo.documents import DocumentHeader, check_template, markdown_to_docx, render_markdown
 from pmo.dossier import build_dossier
 from pmo.errors import PmoInputError
 from pmo.files import write_atomically
@@ -27,7 +28,18 @@ from pmo.store.records import (
     next_document_version,
 )
 from process_library.loader import LoadedLifecycle
-from process_library.schema import Stage
+from process_library.schema import Lifecycle, Stage
+
+# Every gate's review pack is rendered from this template (see flows/gate.py).
+GATE_REVIEW_TEMPLATE = "gate-review"
+
+
+def check_lifecycle_templates(lifecycle: Lifecycle) -> list[Path]:
+    """Compile every template a run of `lifecycle` will render, before anything is written:
+    a PMO's broken template stops the run at its start, not at the stage that needs it."""
+    keys = [d.key for stage in lifecycle.stages for d in stage.documents]
+    keys += [*lifecycle.cancellation_documents, GATE_REVIEW_TEMPLATE]
+    return [check_template(f"{key}.md.j2") for key in dict.fromkeys(keys)]
 
 
 def write_document_version(

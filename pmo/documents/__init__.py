@@ -2,6 +2,13 @@
 
 from pmo.documents.docx import DocumentHeader, markdown_to_docx
 from pmo.documents.filters import MarkdownText
-from pmo.documents.render import render_markdown, render_text
+from pmo.documents.render import check_template, render_markdown, render_text
 
-__all__ = ["DocumentHeader", "MarkdownText", "markdown_to_docx", "render_markdown", "render_text"]
+__all__ = [
+    "DocumentHeader",
+    "MarkdownText",
+    "check_template",
+    "markdown_to_docx",
+    "render_markdown",
+    "render_text",
+]

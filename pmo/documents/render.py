@@ -43,6 +43,19 @@ def render_text(template_name: str, context: Mapping[str, Any]) -> str:
     return _render(template_name, context, markdown=False)
 
 
+def check_template(template_name: str) -> Path:
+    """Compile a document template (the PMO's own or the bundled one) without rendering it;
+    return its file. A syntax error or a missing template is a TemplateProblem."""
+    environment = _environment(get_settings().templates_dir, True)
+    try:
+        return Path(environment.get_template(template_name).filename or template_name)
+    except TemplateSyntaxError as error:
+        where = f"{_shown(error.filename or error.name or template_name)}:{error.lineno}"
+        raise TemplateProblem(where, _one_line(error.message or str(error))) from error
+    except TemplateNotFound as error:
+        raise TemplateProblem(template_name, _problem(error, None)) from error
+
+
 def _render(template_name: str, context: Mapping[str, Any], *, markdown: bool) -> str:
     environment = _environment(get_settings().templates_dir, markdown)
     try:
