@@ -31,6 +31,7 @@ def local_prefect_server(
     """Run `prefect server start` on 127.0.0.1 with its database under `home`; yields the
     API URL and stops the server on exit."""
     port = port or free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
     home.mkdir(parents=True, exist_ok=True)
     env = {
         key: value
@@ -41,6 +42,9 @@ def local_prefect_server(
         PREFECT_HOME=str(home),
         PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         PREFECT_UI_ENABLED="true" if ui else "false",
+        # The UI asks this address for the API; left alone, Prefect derives it from its
+        # default port (4200), not from --port, and the UI of any other port is broken.
+        PREFECT_UI_API_URL=api_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
     log_path = home / "server.log"
@@ -53,7 +57,6 @@ def local_prefect_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    api_url = f"http://127.0.0.1:{port}/api"
     try:
         _wait_until_healthy(api_url, server, timeout, log_path)
         yield api_url

@@ -1,0 +1,222 @@
+"""The real Prefect UI in headless Chromium: a project manager starts a lifecycle from the
+deployment's Run form, each approver answers the gate in the run's Resume form with the code
+from their email, and the run moves on to the next gate."""
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+from flows.deployments import LIFECYCLE_DEPLOYMENT
+from pmo.serve import served_in_subprocess
+from pmo.server import local_prefect_server
+from pmo.store import session_scope
+from pmo.store.models import GateDecision
+from tests.factories import brief_data
+from tests.gate_mail import code_mails, latest_code
+
+pytestmark = pytest.mark.integration
+
+SPONSOR, PMO = "dana.reyes@example.com", "pmo@example.com"
+KEY = "ARTEMIS"
+CHARTER_GATE = f"{KEY}/initiation/1/charter-approval/1"
+PLAN_GATE = f"{KEY}/planning/1/plan-approval/1"
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium (what .ci/run installs); Playwright's own browsers are not used."""
+    return next(
+        (p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and Path(p).exists()), None
+    )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no chromium found (apt-get install chromium); the UI test needs it")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Prefect server of its own with the UI on (the session's server runs without it)."""
+    with local_prefect_server(tmp_path_factory.mktemp("prefect-ui"), ui=True) as api_url:
+        yield api_url
+
+
+@pytest.fixture
+def ui(ui_server: str, browser, smtp_server, store_url, tmp_path: Path):
+    """A fresh browser page and the UI's address; the deployments are served against its
+    server with this test's store and SMTP server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: ui_server}),
+        served_in_subprocess(ui_server, tmp_path / "serve.log"),
+    ):
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page, ui_server.removesuffix("/api")
+        finally:
+            context.close()
+
+
+@contextmanager
+def screenshot_on_failure(page, path: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        page.screenshot(path=str(path), full_page=True)
+        print(f"screenshot of the page at failure: {path}")
+        raise
+
+
+def start_from_run_form(page, base_url: str, parameters: dict) -> str:
+    """Deployment -> Run -> Custom run, parameters as JSON, Submit; returns the run id."""
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(LIFECYCLE_DEPLOYMENT)
+    page.goto(f"{base_url}/deployments/deployment/{deployment.id}")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Custom run", exact=True).click()
+    parameters_header = page.locator("h3", has_text=re.compile(r"^Parameters$")).locator("..")
+    parameters_header.get_by_role("button").click()
+    page.get_by_text("Use JSON input", exact=True).click()
+    page.locator("textarea.p-code-input__textarea").fill(
+        json.dumps(parameters, indent=2, default=str)
+    )
+    page.get_by_role("button", name="Submit", exact=True).click()
+    # the form goes back to the deployment once the server has created the run
+    page.wait_for_url(re.compile(rf"/deployments/deployment/{deployment.id}\?"))
+    runs = wait_for(lambda: runs_of(deployment.id), "the run the form started", timeout=10)
+    assert len(runs) == 1, f"the form started {len(runs)} runs"
+    return str(runs[0].id)
+
+
+def runs_of(deployment_id: UUID) -> list:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        )
+
+
+def answer_in_resume_form(page, base_url: str, run_id: str, **answer: str) -> dict[str, list]:
+    """Open the run, press Resume, fill the gate's form as an approver would, Submit;
+    returns the choices each dropdown offered."""
+    page.goto(f"{base_url}/runs/flow-run/{run_id}")
+    page.get_by_role("button", name="Resume", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    # the gate pack is the form's description
+    dialog.get_by_role("heading", name="Gate review: Charter approval").wait_for()
+
+    def field(label: str):
+        name = page.locator(
+            ".schema-form-property__label", has_text=re.compile(rf"^{label}( \(Optional\))?$")
+        )
+        return dialog.locator(".schema-form-property").filter(has=name)
+
+    choices = {}
+    for label in ("approver", "decision"):
+        # the dropdowns open with a click on the field and ArrowDown (DESIGN.md)
+        field(label.capitalize()).locator("button").last.click()
+        page.keyboard.press("ArrowDown")
+        option = page.get_by_role("option", name=answer[label], exact=True)
+        option.wait_for()
+        choices[label] = page.get_by_role("option").all_inner_texts()
+        option.click()
+    field("Code").locator("textarea").fill(answer["code"])
+    field("Comment").locator("textarea").fill(answer["comment"])
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    page.get_by_text("Flow run resumed").first.wait_for()  # the toast shows twice
+    return choices
+
+
+def wait_for(condition, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def state_of(run_id: str) -> str:
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(run_id))
+    if run.state and run.state.is_final():
+        raise AssertionError(f"run ended {run.state_name}: {run.state.message}")
+    return run.state_name
+
+
+def decisions() -> list[tuple[str, str, str, str, bool]]:
+    with session_scope() as session:
+        rows = session.query(GateDecision).order_by(GateDecision.id).all()
+        return [(r.channel, r.approver_email, r.decision, r.comment, r.accepted) for r in rows]
+
+
+def test_the_ui_of_a_local_server_on_any_port_talks_to_that_server(ui_server):
+    base_url = ui_server.removesuffix("/api")
+    assert httpx.get(f"{base_url}/ui-settings").json()["api_url"] == ui_server
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the UI path, not the store
+def test_a_lifecycle_started_and_answered_in_the_prefect_ui_moves_to_the_next_gate(
+    ui, smtp_server, tmp_path
+):
+    page, base_url = ui
+    with screenshot_on_failure(page, tmp_path / "failure.png"):
+        brief = brief_data(key=KEY)
+        run_id = start_from_run_form(
+            page, base_url, {"brief": brief, "lifecycle": "pmbok-waterfall"}
+        )
+        wait_for(lambda: state_of(run_id) == "Suspended", "the run to suspend at the charter gate")
+        wait_for(lambda: len(code_mails(smtp_server.messages)) >= 2, "the charter gate's mails")
+
+        comments = {SPONSOR: "Charter reviewed; the business case holds.", PMO: "Charter complete."}
+        for number, approver in enumerate((SPONSOR, PMO), start=1):
+            choices = answer_in_resume_form(
+                page,
+                base_url,
+                run_id,
+                approver=approver,
+                decision="go",
+                code=latest_code(smtp_server.messages, CHARTER_GATE, approver),
+                comment=comments[approver],
+            )
+            assert [c.strip() for c in choices["approver"]] == sorted([SPONSOR, PMO])
+            assert "go" in [c.strip() for c in choices["decision"]]
+            wait_for(lambda n=number: len(decisions()) >= n, f"{approver}'s answer on the record")
+            wait_for(lambda: state_of(run_id) == "Suspended", "the run to wait again")
+
+        assert decisions() == [
+            ("prefect", SPONSOR, "go", comments[SPONSOR], True),
+            ("prefect", PMO, "go", comments[PMO], True),
+        ]
+        wait_for(
+            lambda: (
+                {m.approver for m in code_mails(smtp_server.messages) if m.gate == PLAN_GATE}
+                == {SPONSOR, PMO}
+            ),
+            "the plan-approval mails",
+        )
+        assert state_of(run_id) == "Suspended"
+        # two resumes, each a re-run from the top: still one charter mail per approver
+        charter_mails = [
+            m.approver for m in code_mails(smtp_server.messages) if m.gate == CHARTER_GATE
+        ]
+        assert sorted(charter_mails) == sorted([SPONSOR, PMO])
