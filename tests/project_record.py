@@ -7,7 +7,13 @@ from pmo.brief import ProjectBrief
 from pmo.document_versions import write_document_version
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, utcnow
-from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
+from pmo.store.records import (
+    ensure_gate,
+    ensure_project,
+    ensure_stage_run,
+    get_project,
+    mark_decided,
+)
 from process_library.loader import LoadedLifecycle, load_lifecycle
 from process_library.schema import DOCUMENT_TITLES, Stage
 
@@ -19,12 +25,18 @@ def register(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> Non
         ensure_project(session, brief=brief, lifecycle=lifecycle, flow_run_id=None)
 
 
-def write(brief: ProjectBrief, stage: Stage, attempt: int, key: str) -> DocumentRecord:
+def write(
+    brief: ProjectBrief,
+    stage: Stage,
+    attempt: int,
+    key: str,
+    lifecycle: LoadedLifecycle = LIFECYCLE,
+) -> DocumentRecord:
     with session_scope() as session:
         record, _ = write_document_version(
             session,
             brief=brief,
-            lifecycle=LIFECYCLE,
+            lifecycle=lifecycle,
             stage=stage,
             attempt=attempt,
             document_key=key,
@@ -38,7 +50,7 @@ def write(brief: ProjectBrief, stage: Stage, attempt: int, key: str) -> Document
 def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **answer: str) -> None:
     """Record one approver's accepted answer and the gate's outcome, as the gate does."""
     with session_scope() as session:
-        project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+        project = get_project(session, key=brief.key)
         stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=attempt)
         gate = ensure_gate(
             session,
@@ -66,15 +78,18 @@ def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **ans
         )
 
 
-def run_documents(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> dict[str, Path]:
-    """Every stage's documents, the planning stage recycled once; the latest .docx per key."""
+def run_documents(
+    brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE, recycle: str = "planning"
+) -> dict[str, Path]:
+    """Every stage's documents, the `recycle` stage sent back once; the latest .docx per key."""
     register(brief, lifecycle)
     latest: dict[str, Path] = {}
     for stage in lifecycle.lifecycle.stages:
-        attempts = 2 if stage.key == "planning" else 1
+        attempts = 2 if stage.key == recycle else 1
         for attempt in range(1, attempts + 1):
             for document in stage.documents:
-                latest[document.key] = Path(write(brief, stage, attempt, document.key).docx_path)
+                record = write(brief, stage, attempt, document.key, lifecycle)
+                latest[document.key] = Path(record.docx_path)
             if attempt < attempts:
                 decide(brief, stage, attempt, "recycle", comment="No contingency; re-plan.")
             else:

@@ -11,6 +11,7 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
 
+from pmo.analysis import Milestone
 from pmo.communication import EngagedStakeholder
 from pmo.documents.filters import MarkdownText
 from pmo.files import write_atomically
@@ -30,7 +31,7 @@ class Charts:
         stem: str,
         *,
         stakeholders: Sequence[EngagedStakeholder],
-        milestones: Sequence,  # analysis.Milestone
+        milestones: Sequence[Milestone],
         start: date,
         end: date,
         policy: CommunicationPolicy,
@@ -117,7 +118,7 @@ def draw_power_interest_grid(
     return _png(figure)
 
 
-def draw_milestone_timeline(milestones: Sequence, start: date, end: date) -> bytes:
+def draw_milestone_timeline(milestones: Sequence[Milestone], start: date, end: date) -> bytes:
     from matplotlib import dates
 
     figure = _figure(7.2, 0.9 + 0.45 * max(len(milestones), 1))

@@ -13,9 +13,10 @@ from pmo.brief import ProjectBrief
 from pmo.documents import render
 from pmo.errors import TemplateProblem
 from pmo.settings import get_settings
+from process_library.loader import load_lifecycle
 from process_library.schema import DOCUMENT_TITLES
 from tests.factories import brief_data, make_brief
-from tests.project_record import LIFECYCLE, run_documents
+from tests.project_record import LIFECYCLE, decide, register, run_documents, write
 
 pytestmark = pytest.mark.integration
 
@@ -254,3 +255,40 @@ def test_a_broken_pmo_template_names_file_line_and_problem(store_url, tmp_path, 
         render._environment.cache_clear()
     assert str(raised.value).startswith(f"{broken}:")
     assert "endfor" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_stage_gate_lifecycle_writes_its_documents_too(store_url):
+    stage_gate = load_lifecycle("stage-gate")
+    written = run_documents(make_brief(), stage_gate, recycle="business-case")
+    named = {d.key for stage in stage_gate.lifecycle.stages for d in stage.documents}
+    assert set(written) == named
+    for key, path in written.items():
+        document = docx.Document(str(path))
+        assert f"stage-gate @ {stage_gate.version}" in header_line(document), key
+        assert headings(document)[-1] == "Approvals on record", key
+
+
+def test_a_killed_project_still_gets_its_closing_documents(store_url):
+    brief = make_brief()
+    register(brief)
+    initiation, planning = LIFECYCLE.lifecycle.stages[:2]
+    write(brief, initiation, 1, "charter")
+    decide(brief, initiation, 1, "go")
+    decide(brief, planning, 1, "kill", comment="The business case no longer holds.")
+    closing = {
+        key: docx.Document(str(write(brief, planning, 1, key).docx_path))
+        for key in LIFECYCLE.lifecycle.cancellation_documents
+    }
+    assert set(closing) == {"lessons-learned", "closure-report", "audit-checklist"}
+    decisions = [p.text for p in closing["closure-report"].paragraphs]
+    assert any("KILL" in text and "no longer holds" in text for text in decisions)
+    audit = closing["audit-checklist"]
+    areas = audit.tables[:10]
+    answers = {row.cells[1].text: row.cells[3].text for table in areas for row in table.rows}
+    assert answers["Is there a project charter on record?"] == "☒ Yes ☐ No ☐ N/A"
+    assert answers["Was every recycle, hold or kill explained by the approver who decided it?"] == (
+        "☒ Yes ☐ No ☐ N/A"
+    )
+    assert answers["Is a schedule baseline with milestones documented?"] == "☐ Yes ☒ No ☐ N/A"
+    findings = [[c.text for c in row.cells] for row in audit.tables[10].rows[1:]]
+    assert ["Schedule", "evidence gap"] in [[f[0], f[2]] for f in findings]
