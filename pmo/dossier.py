@@ -139,7 +139,7 @@ def build_dossier(
         "version": version,
         "generated_at": utcnow(),
         "decisions": decisions,
-        "conditions": [d for d in decisions if d.conditions],
+        "conditions": _conditions(decisions),
         "documents": documents,
         "history": history,
         "refused_answers": refused,
@@ -161,3 +161,13 @@ def build_dossier(
         ),
         **(extra or {}),
     }
+
+
+def _conditions(decisions: list[DecisionLine]) -> list[DecisionLine]:
+    """The conditions attached to go decisions, each once (the first approver who set it)."""
+    first: dict[tuple[str, int, str], DecisionLine] = {}
+    for decision in decisions:
+        if decision.conditions.strip():
+            key = (decision.gate, decision.attempt, decision.conditions.strip())
+            first.setdefault(key, decision)
+    return list(first.values())
