@@ -1,6 +1,7 @@
-"""The real Prefect UI in headless Chromium: a project manager starts a lifecycle from the
-deployment's Run form, each approver answers the gate in the run's Resume form with the code
-from their email, and the run moves on to the next gate."""
+"""The real Prefect UI (the Vue app the server serves at its root paths) in headless Chromium:
+a project manager starts a lifecycle from the deployment's Run form, each approver answers the
+gate in the run's Resume form with the code from their email, and the run moves on to the
+next gate."""
 
 import json
 import re
@@ -68,7 +69,9 @@ def ui(ui_server: str, browser, smtp_server, store_url, tmp_path: Path):
         temporary_settings(updates={PREFECT_API_URL: ui_server}),
         served_in_subprocess(ui_server, tmp_path / "serve.log"),
     ):
-        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 1400}, timezone_id="America/Los_Angeles"
+        )
         page = context.new_page()
         page.set_default_timeout(20_000)
         try:
@@ -87,19 +90,43 @@ def screenshot_on_failure(page, path: Path) -> Iterator[None]:
         raise
 
 
-def start_from_run_form(page, base_url: str, parameters: dict) -> str:
-    """Deployment -> Run -> Custom run, parameters as JSON, Submit; returns the run id."""
+def form_field(scope, label: str):
+    """The first field of a Prefect schema form inside `scope`, in page order, labelled
+    `label` (or `label (Optional)`); its label has no `for` that points at its input."""
+    has_class = "contains(concat(' ', normalize-space(@class), ' '), ' {} ')"
+    label_span = f"span[{has_class.format('schema-form-property__label')}]"
+    return scope.locator(
+        f"xpath=.//div[{has_class.format('schema-form-property')}]"
+        f"[./div[{has_class.format('p-label__header')}]//{label_span}"
+        f"[normalize-space()='{label}' or normalize-space()='{label} (Optional)']]"
+    ).first
+
+
+def start_from_run_form(page, base_url: str, brief: dict) -> str:
+    """Deployment -> Run -> Custom run, the brief typed into the form, Submit; returns the
+    run id. Lists beyond the first objective are left out; the approvers mapping is a JSON
+    box in the form."""
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(LIFECYCLE_DEPLOYMENT)
     page.goto(f"{base_url}/deployments/deployment/{deployment.id}")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Custom run", exact=True).click()
-    parameters_header = page.locator("h3", has_text=re.compile(r"^Parameters$")).locator("..")
-    parameters_header.get_by_role("button").click()
-    page.get_by_text("Use JSON input", exact=True).click()
-    page.locator("textarea.p-code-input__textarea").fill(
-        json.dumps(parameters, indent=2, default=str)
-    )
+    form = form_field(page, "brief")
+    for label, key in (("Key", "key"), ("Name", "name"), ("Purpose", "purpose")):
+        form_field(form, label).locator("textarea").fill(brief[key])
+    objectives = form_field(form, "Objectives")
+    objectives.get_by_role("button", name="Add item").click()
+    objectives.locator("textarea").fill(brief["objectives"][0])
+    for label, key in (("Sponsor", "sponsor"), ("Project Manager", "project_manager")):
+        person = form_field(form, label)
+        form_field(person, "Name").locator("textarea").fill(brief[key]["name"])
+        form_field(person, "Email").locator("textarea").fill(brief[key]["email"])
+    form_field(form, "Budget").locator("input").fill(str(brief["budget"]))
+    for label, key in (("Start Date", "start_date"), ("Target End Date", "target_end_date")):
+        form_field(form, label).get_by_text("Select date").click()
+        page.locator("input[type=date]").fill(brief[key].isoformat())
+        page.get_by_role("button", name="Apply", exact=True).click()
+    form_field(form, "Approvers").locator("textarea").fill(json.dumps(brief["approvers"]))
     page.get_by_role("button", name="Submit", exact=True).click()
     # the form goes back to the deployment once the server has created the run
     page.wait_for_url(re.compile(rf"/deployments/deployment/{deployment.id}\?"))
@@ -124,23 +151,17 @@ def answer_in_resume_form(page, base_url: str, run_id: str, **answer: str) -> di
     # the gate pack is the form's description
     dialog.get_by_role("heading", name="Gate review: Charter approval").wait_for()
 
-    def field(label: str):
-        name = page.locator(
-            ".schema-form-property__label", has_text=re.compile(rf"^{label}( \(Optional\))?$")
-        )
-        return dialog.locator(".schema-form-property").filter(has=name)
-
     choices = {}
     for label in ("approver", "decision"):
         # the dropdowns open with a click on the field and ArrowDown (DESIGN.md)
-        field(label.capitalize()).locator("button").last.click()
+        form_field(dialog, label.capitalize()).locator("fieldset button").click()
         page.keyboard.press("ArrowDown")
         option = page.get_by_role("option", name=answer[label], exact=True)
         option.wait_for()
         choices[label] = page.get_by_role("option").all_inner_texts()
         option.click()
-    field("Code").locator("textarea").fill(answer["code"])
-    field("Comment").locator("textarea").fill(answer["comment"])
+    form_field(dialog, "Code").locator("textarea").fill(answer["code"])
+    form_field(dialog, "Comment").locator("textarea").fill(answer["comment"])
     dialog.get_by_role("button", name="Submit", exact=True).click()
     page.get_by_text("Flow run resumed").first.wait_for()  # the toast shows twice
     return choices
@@ -181,8 +202,13 @@ def test_a_lifecycle_started_and_answered_in_the_prefect_ui_moves_to_the_next_ga
     page, base_url = ui
     with screenshot_on_failure(page, tmp_path / "failure.png"):
         brief = brief_data(key=KEY)
-        run_id = start_from_run_form(
-            page, base_url, {"brief": brief, "lifecycle": "pmbok-waterfall"}
+        run_id = start_from_run_form(page, base_url, brief)
+        with get_client(sync_client=True) as client:
+            started = client.read_flow_run(UUID(run_id)).parameters["brief"]
+        # dates picked in a browser west of UTC arrive as the same calendar days
+        assert (started["start_date"], started["target_end_date"]) == (
+            brief["start_date"].isoformat(),
+            brief["target_end_date"].isoformat(),
         )
         wait_for(lambda: state_of(run_id) == "Suspended", "the run to suspend at the charter gate")
         wait_for(lambda: len(code_mails(smtp_server.messages)) >= 2, "the charter gate's mails")
