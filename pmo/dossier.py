@@ -27,7 +27,7 @@ from pmo.store.records import (
 from process_library.checklist import load_checklist
 from process_library.communication import load_communication_policy
 from process_library.loader import LoadedLifecycle
-from process_library.schema import Stage
+from process_library.schema import DOCUMENT_TITLES, Stage
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ def build_dossier(
         "decisions": decisions,
         "conditions": _conditions(decisions),
         "documents": documents,
+        "document_titles": DOCUMENT_TITLES,
         "history": history,
         "refused_answers": refused,
         "stakeholders": stakeholders,

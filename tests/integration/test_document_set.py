@@ -116,6 +116,7 @@ def test_the_charter_holds_what_the_brief_says_and_approvals_last(documents):
     for fact in (*brief.objectives, *brief.requirements, *brief.assumptions, *brief.constraints):
         assert fact in text
     assert "USD 250,000" in text and "Sam Okafor" in text
+    assert "dana.reyes@example.com; pmo@example.com" in cells(charter)  # approvers of gate 1
     # written before any gate was decided, it says so under its approvals
     assert headings(charter)[-1] == "Approvals on record"
     assert charter.paragraphs[-1].text == "No gate decision has been recorded for this project yet."
