@@ -12,7 +12,11 @@ def test_the_example_brief_loads_with_every_public_key():
     brief = make_brief()
     assert brief.key == "APOLLO"
     assert brief.sponsor.email == "dana.reyes@example.com"
-    assert brief.approvers == {"sponsor": ["dana.reyes@example.com"], "pmo": ["pmo@example.com"]}
+    assert brief.approvers == {
+        "sponsor": ["dana.reyes@example.com"],
+        "pmo": ["pmo@example.com"],
+        "gatekeepers": ["pmo@example.com", "lee.park@example.com"],
+    }
     assert {
         "key",
         "name",
