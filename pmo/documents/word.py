@@ -1,5 +1,6 @@
 """Small python-docx operations its API does not offer (hyperlinks, numbering restarts...)."""
 
+import math
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -118,7 +119,7 @@ def column_widths(rows: list[list[str]], total: int) -> list[int]:
     least, wanted = [], []
     for column in zip(*rows, strict=False):
         word = max((len(w) for text in column for w in text.split()), default=1)
-        least.append(min(word, 12) + 3)
+        least.append(math.ceil(min(word, 12) * 1.1) + 3)  # headers are bold, a tenth wider
         wanted.append(min(max(len(text) for text in column), 60) + 3)
     if sum(wanted) <= capacity:
         shares = wanted

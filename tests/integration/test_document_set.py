@@ -134,16 +134,13 @@ def test_the_stakeholder_register_and_communication_plan_follow_the_quadrants(do
     assert rows["Tomás Silva"] == "Keep informed"
     plan = documents["communication-plan"].tables[1]
     lines = [[c.text for c in row.cells] for row in plan.rows[1:]]
-    tomas = [line for line in lines if line[0].startswith("Tomás Silva")]
+    tomas = [line for line in lines if line[0] == "Tomás Silva"]
     assert [line[2] for line in tomas] == [
         "Project newsletter",
         "Demonstrations of the deliverables",
     ]
     gates = [line for line in lines if line[1].startswith("Gate approver")]
-    assert {line[0] for line in gates} == {
-        "Dana Reyes (dana.reyes@example.com)",
-        "pmo@example.com (pmo@example.com)",
-    }
+    assert {line[0] for line in gates} == {"Dana Reyes", "pmo@example.com"}
 
 
 def test_the_raid_log_has_all_four_registers_with_owners_and_the_recycle_as_issue(documents):
