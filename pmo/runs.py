@@ -19,6 +19,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from flows.deployments import LIFECYCLE_DEPLOYMENT
 from pmo.approvals import (
     claim_code,
     end_resume_turn,
@@ -48,8 +49,6 @@ from pmo.store.records import (
 )
 from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle, checked_email
-
-LIFECYCLE_DEPLOYMENT = "project-lifecycle/project-lifecycle"
 
 
 class ServerUnreachable(ServiceUnavailable):

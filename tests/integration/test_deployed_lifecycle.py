@@ -21,12 +21,12 @@ from pmo.cli import app
 from pmo.errors import ResponseRefused
 from pmo.gatekeeping import Answer
 from pmo.runs import submit_answer
+from pmo.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, Notification
 from pmo.store.records import get_project
 from tests.factories import brief_data, write_brief
 from tests.gate_mail import code_mails, latest_code
-from tests.served import served_deployments
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ def approve(run_id: str, approver: str, decision: str, code: str, comment: str =
 
 @pytest.fixture
 def deployed(prefect_api, smtp_server, store_url, tmp_path):
-    with served_deployments(prefect_api, tmp_path):
+    with served_in_subprocess(prefect_api, tmp_path / "serve.log"):
         yield smtp_server
 
 

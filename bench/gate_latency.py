@@ -1,0 +1,159 @@
+"""How fast a decided gate moves the run on: from `pmo approve` returning (the deciding
+answer) to the next stage's first task starting, on the embedded default.
+
+Run by hand: `python bench/gate_latency.py [--projects 7]`. One local Prefect server
+serves the lifecycle twice in this process: first with Prefect's default runner poll
+(10 s, the baseline), then as `pmo up` serves it (1 s). Each project passes three gates
+that lead to a next stage, so the default 7 projects measure 21 gates.
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import yaml
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from pmo.approver_bot import code_from_outbox
+from pmo.brief import EXAMPLE_BRIEF, load_brief
+from pmo.gatekeeping import Answer, gate_approvers
+from pmo.runs import start_lifecycle, submit_answer
+from pmo.serve import RUNNER_POLL_SECONDS, served_in_subprocess
+from pmo.server import local_prefect_server
+from pmo.settings import get_settings
+from process_library.loader import load_lifecycle
+
+STAGES = load_lifecycle("pmbok-waterfall").lifecycle.stages
+# Each gate that leads to a next stage, with the stage whose first task shows the run moved on.
+GATES = list(zip(STAGES, STAGES[1:], strict=False))
+
+
+def wait_until(predicate, timeout: float = 120, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    raise TimeoutError("gave up waiting")
+
+
+def task_started(client, run_id: str, name: str) -> float | None:
+    runs = client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)]))
+    )
+    for task_run in runs:
+        if task_run.name == name and task_run.start_time:
+            return task_run.start_time.timestamp()
+    return None
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Seconds until the next stage's first task started: after `pmo approve` returned
+    (it returns once the run has recorded the answer), after Prefect accepted the resume
+    (where an approve that did not wait would return), and from the approver's call."""
+
+    after_return: float
+    after_resume: float
+    from_call: float
+
+
+METRICS = ("after_return", "after_resume", "from_call")
+
+
+def run_project(key: str, folder: Path) -> list[Latency]:
+    """Start one project and answer its first three gates."""
+    brief = yaml.safe_load(EXAMPLE_BRIEF.read_text(encoding="utf-8"))
+    brief["key"] = key
+    path = folder / f"{key}.yaml"
+    path.write_text(yaml.safe_dump(brief, sort_keys=False), encoding="utf-8")
+    run_id = start_lifecycle(path, "pmbok-waterfall").run_id
+    approvers_brief = load_brief(path)
+    latencies = []
+    with get_client(sync_client=True) as client:
+        for stage, next_stage in GATES:
+            ref = f"{key}/{stage.key}/1/{stage.gate.key}/1"
+            for approver in gate_approvers(stage.gate, approvers_brief):
+                code = wait_until(lambda a=approver, r=ref: code_from_outbox(r, a))
+                called = time.time()  # the last call is the deciding answer
+                submit_answer(run_id, Answer(approver, "go", code, "Benchmark"), wait_seconds=60)
+            returned = time.time()
+            started = wait_until(
+                lambda n=next_stage: task_started(client, run_id, f"start {n.name} (attempt 1)"),
+                every=0.02,
+            )
+            resumed = max(
+                state.timestamp.timestamp()
+                for state in client.read_flow_run_states(UUID(run_id))
+                if state.is_scheduled() and state.timestamp.timestamp() < started
+            )
+            latencies.append(
+                Latency(
+                    after_return=started - returned,
+                    after_resume=started - resumed,
+                    from_call=started - called,
+                )
+            )
+    return latencies
+
+
+def measure(label: str, api_url: str, poll: float, projects: int, home: Path) -> list[Latency]:
+    latencies: list[Latency] = []
+    with served_in_subprocess(api_url, home / f"serve-{poll}.log", poll_seconds=poll):
+        for number in range(projects):
+            latencies += run_project(f"B{int(poll)}P{number}", home)
+    for name in METRICS:
+        values = [getattr(latency, name) for latency in latencies]
+        print(
+            f"{label:<28} {name:<12} gates={len(values):>3}  p50={percentile(values, 50):6.3f} s"
+            f"  p95={percentile(values, 95):6.3f} s  max={max(values):6.3f} s"
+        )
+    return latencies
+
+
+def percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--projects", type=int, default=7, help="projects at 1 s poll (3 gates each)"
+    )
+    parser.add_argument("--baselines", type=int, default=1, help="projects at 10 s poll")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pmo-bench-") as scratch:
+        home = Path(scratch)
+        os.environ.update(PMO_HOME=str(home), PMO_SMTP_HOST="")
+        os.environ.pop("PMO_DATABASE_URL", None)
+        get_settings.cache_clear()
+        with (
+            local_prefect_server(home / "prefect", ui=False) as api_url,
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
+        ):
+            baseline = measure("prefect default (poll 10 s)", api_url, 10, args.baselines, home)
+            ours = measure(
+                f"pmo up (poll {RUNNER_POLL_SECONDS} s)",
+                api_url,
+                RUNNER_POLL_SECONDS,
+                args.projects,
+                home,
+            )
+    for name in METRICS:
+        p95 = percentile([getattr(x, name) for x in ours], 95)
+        base = percentile([getattr(x, name) for x in baseline], 95)
+        verdict = "met" if p95 <= 2 else "MISSED"
+        print(
+            f"{name:<12} p95 pmo up {p95:.3f} s vs prefect default {base:.3f} s; <= 2 s: {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()
