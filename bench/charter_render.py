@@ -250,14 +250,19 @@ def write_with_python_docx(d: dict) -> bytes:
     return output.getvalue()
 
 
-def measure(function: Callable[[dict], bytes], dossier: dict, runs: int) -> list[float]:
-    for _ in range(3):  # warm up: imports, template compilation, reference file cache
-        function(dossier)
-    times = []
+def measure(
+    functions: list[Callable[[dict], bytes]], dossier: dict, runs: int
+) -> list[list[float]]:
+    """Milliseconds of each function, run in turn `runs` times, so machine noise hits all."""
+    for function in functions:
+        for _ in range(3):  # warm up: imports, template compilation, reference file cache
+            function(dossier)
+    times: list[list[float]] = [[] for _ in functions]
     for _ in range(runs):
-        started = time.perf_counter()
-        function(dossier)
-        times.append((time.perf_counter() - started) * 1000)
+        for function, spent in zip(functions, times, strict=True):
+            started = time.perf_counter()
+            function(dossier)
+            spent.append((time.perf_counter() - started) * 1000)
     return times
 
 
@@ -274,12 +279,9 @@ def main() -> None:
     for produced in (ours, direct):
         check = docx.Document(BytesIO(produced))
         assert len(check.tables) >= 6, len(check.tables)
-    # Interleave the two so that machine noise hits both alike.
-    pmo_times: list[float] = []
-    direct_times: list[float] = []
-    for _ in range(4):
-        pmo_times += measure(render_with_pmo_flows, dossier, runs // 4)
-        direct_times += measure(write_with_python_docx, dossier, runs // 4)
+    pmo_times, direct_times = measure(
+        [render_with_pmo_flows, write_with_python_docx], dossier, runs
+    )
     pmo_median, direct_median = statistics.median(pmo_times), statistics.median(direct_times)
     print(f"charter, {len(pmo_times)} renders each (Markdown + .docx vs python-docx directly)")
     print(f"  pmo-flows   median {pmo_median:6.1f} ms   p95 {p95(pmo_times):6.1f} ms")
