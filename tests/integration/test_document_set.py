@@ -10,11 +10,16 @@ import pytest
 from docx.document import Document
 
 from pmo.brief import ProjectBrief
+from pmo.criteria import scorecard
+from pmo.document_versions import write_document_version
 from pmo.documents import render
 from pmo.errors import TemplateProblem
+from pmo.gatekeeping import gate_approvers
 from pmo.settings import get_settings
+from pmo.store import session_scope
+from pmo.store.models import DocumentRecord
 from process_library.loader import load_lifecycle
-from process_library.schema import DOCUMENT_TITLES
+from process_library.schema import DOCUMENT_TITLES, Stage
 from tests.factories import brief_data, make_brief
 from tests.project_record import LIFECYCLE, decide, register, run_documents, write
 
@@ -290,3 +295,52 @@ def test_a_killed_project_still_gets_its_closing_documents(store_url):
     assert answers["Is a schedule baseline with milestones documented?"] == "☐ Yes ☒ No ☐ N/A"
     findings = [[c.text for c in row.cells] for row in audit.tables[10].rows[1:]]
     assert ["Schedule", "evidence gap"] in [[f[0], f[2]] for f in findings]
+
+
+def gate_pack(brief: ProjectBrief, stage: Stage, produced: list[DocumentRecord]) -> Document:
+    """The gate review pack as the gate renders it: scorecard, approvers, stage documents."""
+    with session_scope() as session:
+        record, _ = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=stage,
+            attempt=1,
+            document_key=f"gate-review-{stage.gate.key}",
+            template="gate-review",
+            title=f"Gate review: {stage.gate.name}",
+            idempotency_key=f"pack/{stage.key}",
+            extra={
+                "gate": stage.gate,
+                "scorecard": scorecard(stage.gate, brief, {d.document_key for d in produced}),
+                "stage_documents": produced,
+                "approvers": gate_approvers(stage.gate, brief),
+            },
+        )
+        return docx.Document(record.docx_path)
+
+
+def test_the_gate_pack_scores_must_meet_pass_fail_and_should_meet_by_weight(store_url):
+    brief = make_brief()
+    register(brief)
+    initiation = LIFECYCLE.lifecycle.stages[0]
+    passing = gate_pack(brief, initiation, [write(brief, initiation, 1, "charter")])
+    text = [p.text for p in passing.paragraphs]
+    assert "Decision requested" in headings(passing)
+    assert any(
+        t.startswith("The approvers are asked to decide: GO / KILL / HOLD / RECYCLE") for t in text
+    )
+    assert any(
+        t.startswith("Must-meet: 2 of 3 met on the evidence; 1 for the approvers") for t in text
+    )
+    assert any(t.startswith("Should-meet weighted score: 0 of 5 on the evidence") for t in text)
+    must = [[c.text for c in row.cells] for row in passing.tables[1].rows[1:]]
+    assert [row[1] for row in must] == ["☒ Pass", "☒ Pass", "☐ Pass ☐ Fail"]
+    should = [[c.text for c in row.cells] for row in passing.tables[2].rows]
+    assert should[0][:4] == ["Criterion", "Weight", "Met", "Weighted score"]
+    assert [row[1] for row in should[1:]] == ["3", "2", "5"]  # the weights and their total
+    assert "Gate review: Charter approval" in header_line(passing)
+
+    failing = gate_pack(brief, LIFECYCLE.lifecycle.stages[1], [])  # no plan baseline written
+    assert any(p.text.startswith("Must-meet: FAIL.") for p in failing.paragraphs)
+    assert "☒ FAIL" in cells(failing)
