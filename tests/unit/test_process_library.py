@@ -149,3 +149,33 @@ def test_every_document_a_lifecycle_may_name_has_a_title_and_a_bundled_template(
     for key in (*get_args(DocumentKey), "gate-review"):
         assert key in DOCUMENT_TITLES
         assert (BUNDLED_TEMPLATES / f"{key}.md.j2").is_file(), key
+
+
+def test_a_timeout_policy_must_be_a_decision_the_gate_allows(tmp_path):
+    def change(d):
+        d["stages"][3]["gate"]["timing"] = {"sla_hours": 24, "on_timeout": "kill"}
+
+    message = broken(tmp_path, change)
+    assert message.startswith("stages[closure].gate")
+    assert "timing.on_timeout 'kill' is not in decisions" in message
+
+
+def test_a_timeout_policy_needs_an_sla_and_a_reminder_comes_first(tmp_path):
+    def no_sla(d):
+        d["stages"][0]["gate"]["timing"] = {"on_timeout": "hold"}
+
+    def late_reminder(d):
+        d["stages"][0]["gate"]["timing"] = {"remind_after_hours": 50, "sla_hours": 48}
+
+    assert "on_timeout needs sla_hours" in broken(tmp_path, no_sla)
+    assert "remind_after_hours must come before sla_hours" in broken(tmp_path, late_reminder)
+
+
+def test_contacts_are_checked_email_addresses(tmp_path):
+    def change(d):
+        d["pmo_contacts"] = ["pmo-office at example.com"]
+
+    assert broken(tmp_path, change) == (
+        "pmo_contacts[0]: 'pmo-office at example.com' is not a valid email address: "
+        "An email address must have an @-sign."
+    )
