@@ -1,6 +1,5 @@
 """Audit checklists: `process_library/checklists/*.yaml`, the questions a PMO audit asks."""
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -55,7 +54,6 @@ class Checklist(_Strict):
     areas: tuple[Area, ...] = Field(min_length=1)
 
 
-@lru_cache(maxsize=8)
 def load_checklist(name: str, folder: Path = CHECKLIST_DIR) -> Checklist:
     """The checklist called `name`, validated; a problem names the file and the field."""
     path = folder / f"{name}.yaml"

@@ -4,7 +4,6 @@ The power/interest quadrants, how to engage each and what its people are sent, a
 methodology; projects derive their communication plan from this file and their brief.
 """
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -63,9 +62,11 @@ class CommunicationPolicy(_Strict):
         return next(q for q in self.quadrants if (q.influence, q.interest) == cell)
 
 
-@lru_cache(maxsize=4)
 def load_communication_policy(path: Path = POLICY_FILE) -> CommunicationPolicy:
-    """The engagement policy, validated; a problem names the file and the field."""
+    """The engagement policy, validated; a problem names the file and the field.
+
+    Read afresh each time, like the lifecycles: a PMO's edit counts from the next document.
+    """
     _, data = read_yaml(path, LifecycleError)
     try:
         return CommunicationPolicy.model_validate(data)

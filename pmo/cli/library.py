@@ -14,16 +14,21 @@ def validate(
         Path | None, typer.Argument(help="A lifecycle file or folder; default: the library.")
     ] = None,
 ) -> None:
-    """Validate one lifecycle file or every lifecycle in a folder, and compile the document
-    templates each will render (PMO_TEMPLATES_DIR first)."""
+    """Validate one lifecycle file or every lifecycle in a folder, with the communication
+    policy, the audit checklist each names and the document templates each will render
+    (PMO_TEMPLATES_DIR first)."""
     from pmo.document_versions import check_lifecycle_templates
+    from process_library.checklist import load_checklist
+    from process_library.communication import load_communication_policy
     from process_library.loader import validate_library
 
+    load_communication_policy()
     for loaded in validate_library(path):
         stages = loaded.lifecycle.stages
+        checklist = load_checklist(loaded.lifecycle.audit_checklist)
         templates = check_lifecycle_templates(loaded.lifecycle)
         typer.echo(
             f"ok  {loaded.lifecycle.name} (version {loaded.version}): {len(stages)} stages, "
             f"{len(stages)} gates, roles {', '.join(sorted(loaded.lifecycle.approver_roles))}, "
-            f"{len(templates)} document templates"
+            f"audit checklist {checklist.name}, {len(templates)} document templates"
         )
