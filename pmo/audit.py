@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pmo.brief import ProjectBrief
+from pmo.store.models import DocumentRecord
 from process_library.checklist import Area, Checklist, FindingType, Question
 from process_library.schema import DOCUMENT_TITLES, Lifecycle
 
@@ -20,9 +21,10 @@ class Evidence:
 
     brief: ProjectBrief
     lifecycle: Lifecycle
-    documents: Sequence  # DocumentRecord rows, oldest first
-    decisions: Sequence  # dossier DecisionLine, oldest first
-    history: Sequence  # dossier StageLine, in the order the stages ran
+    documents: Sequence[DocumentRecord]  # oldest first
+    # The dossier's DecisionLine and StageLine (typed loosely: the dossier imports this module)
+    decisions: Sequence  # oldest first
+    history: Sequence  # in the order the stages ran
     refused_answers: int
 
 
