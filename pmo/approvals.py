@@ -33,7 +33,7 @@ from pmo.store.models import (
     StageRun,
     utcnow,
 )
-from pmo.store.records import approval_code, find_response
+from pmo.store.records import answered_approvers, approval_code, find_response
 from process_library.schema import Gate as GateDefinition
 from process_library.schema import Lifecycle
 
@@ -51,6 +51,14 @@ def gate_site(project: Project, stage_run: StageRun, gate: Gate) -> GateSite:
         gate_key=gate.gate_key,
         gate_name=gate.gate_name,
     )
+
+
+def waiting_approvers(
+    session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief
+) -> list[str]:
+    """The approvers of the gate who have not given an accepted answer in this round."""
+    answered = answered_approvers(session, gate=gate)
+    return [a for a in gate_approvers(definition, brief) if a not in answered]
 
 
 def judge_answer(

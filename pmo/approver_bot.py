@@ -15,12 +15,13 @@ from uuid import UUID
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 
+from pmo.approvals import waiting_approvers
 from pmo.brief import ProjectBrief
-from pmo.gatekeeping import gate_approvers
+from pmo.gatekeeping import Answer
 from pmo.mail import read_outbox
 from pmo.store import session_scope
 from pmo.store.models import StageRun
-from pmo.store.records import gate_decisions, gate_for_run
+from pmo.store.records import gate_for_run
 from process_library.schema import Lifecycle
 
 CODE_LINE = re.compile(r"^Approval code: (\S+)\s*$", re.MULTILINE)
@@ -68,11 +69,9 @@ def next_turn(run_id: str, lifecycle: Lifecycle) -> GateTurn | None:
         project, stage_run, gate = found
         brief = ProjectBrief.model_validate(project.brief)
         stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
-        answered = {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
+        waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
         attempt = session.get(StageRun, gate.stage_run_id).attempt
-    for approver in gate_approvers(stage.gate, brief):
-        if approver in answered:
-            continue
+    for approver in waiting:
         gate_ref = f"{project.key}/{stage.key}/{attempt}/{gate.gate_key}/{gate.round}"
         code = code_from_outbox(gate_ref, approver)
         if code:
@@ -125,14 +124,6 @@ class ApproverBot:
                 if turn is None:
                     continue
                 decision, comment, conditions = self.decide(turn)
-                client.resume_flow_run(
-                    run.id,
-                    run_input={
-                        "approver": turn.approver,
-                        "decision": decision,
-                        "code": turn.code,
-                        "comment": comment,
-                        "conditions": conditions,
-                    },
-                )
+                answer = Answer(turn.approver, decision, turn.code, comment, conditions)
+                client.resume_flow_run(run.id, run_input=answer.as_run_input())
                 self.answered.append(turn)

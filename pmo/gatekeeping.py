@@ -2,6 +2,7 @@
 answers add up to. Both the flow and `pmo approve` apply these same rules.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -43,6 +44,10 @@ class Answer:
     code: str
     comment: str = ""
     conditions: str = ""
+
+    def as_run_input(self) -> dict[str, str]:
+        """The answer as the gate's Resume form submits it."""
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

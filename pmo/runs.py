@@ -29,12 +29,13 @@ from pmo.approvals import (
     release_code,
     send_approval_request,
     take_resume_turn,
+    waiting_approvers,
 )
 from pmo.brief import ProjectBrief, load_brief
 from pmo.errors import BriefError, PmoInputError, ResponseRefused, ServiceUnavailable
 from pmo.events import answer_payload, emit_gate_event
 from pmo.gate_mail import renewal_composer
-from pmo.gatekeeping import Answer, Refusal, gate_approvers
+from pmo.gatekeeping import Answer, Refusal
 from pmo.prefect_links import flow_run_url
 from pmo.settings import get_settings
 from pmo.store import session_scope
@@ -127,9 +128,6 @@ def list_open_gates() -> list[OpenGate]:
             stage = next(
                 s for s in _pinned_lifecycle(project).stages if s.key == stage_run.stage_key
             )
-            answered = {
-                d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)
-            }
             gates.append(
                 OpenGate(
                     run_id=gate.flow_run_id or "",
@@ -139,7 +137,9 @@ def list_open_gates() -> list[OpenGate]:
                     gate=gate.gate_name,
                     status=gate.status,
                     round=gate.round,
-                    waiting_for=[a for a in gate_approvers(stage.gate, brief) if a not in answered],
+                    waiting_for=waiting_approvers(
+                        session, gate=gate, definition=stage.gate, brief=brief
+                    ),
                     since=gate.opened_at,
                 )
             )
@@ -261,8 +261,7 @@ def unlock_gate(run_id: str, by: str) -> str:
         stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
         reissue = f"reissue-{gate.locked_at.strftime('%Y%m%dT%H%M%S%f')}"
         gate.locked_at, gate.wrong_codes = None, 0
-        answered = {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
-        waiting = [a for a in gate_approvers(stage.gate, brief) if a not in answered]
+        waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
         site = gate_site(project, stage_run, gate)
         for approver in waiting:
             send_approval_request(
@@ -311,13 +310,7 @@ def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> Non
             if run.state and run.state.is_paused():
                 response = client.resume_flow_run(
                     run.id,
-                    run_input={
-                        "approver": answer.approver,
-                        "decision": answer.decision,
-                        "code": answer.code,
-                        "comment": answer.comment,
-                        "conditions": answer.conditions,
-                    },
+                    run_input=answer.as_run_input(),
                 )
                 if response.status == SetStateStatus.ACCEPT:
                     return

@@ -10,15 +10,21 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from pmo.approvals import gate_site, record_policy_decision, send_approval_request, send_once
+from pmo.approvals import (
+    gate_site,
+    record_policy_decision,
+    send_approval_request,
+    send_once,
+    waiting_approvers,
+)
 from pmo.brief import ProjectBrief
 from pmo.documents import render_text
 from pmo.gate_mail import renewal_composer
-from pmo.gatekeeping import GateSite, gate_approvers
+from pmo.gatekeeping import GateSite
 from pmo.mail import compose_message
 from pmo.prefect_links import flow_run_url
 from pmo.store.models import Gate, Project, StageRun
-from pmo.store.records import gate_decisions, open_gates, stage_documents
+from pmo.store.records import open_gates, stage_documents
 from process_library.schema import Lifecycle, Stage
 
 
@@ -58,8 +64,7 @@ def _check_gate(
     since = gate.round_opened_at or gate.opened_at
     due = since + timedelta(hours=timing.sla_hours) if timing.sla_hours else None
     brief = ProjectBrief.model_validate(project.brief)
-    answered = {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
-    waiting = [a for a in gate_approvers(stage.gate, brief) if a not in answered]
+    waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
     site = gate_site(project, stage_run, gate)
     run_id = gate.flow_run_id or ""
     actions = []

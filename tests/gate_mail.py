@@ -1,10 +1,9 @@
 """Reading approval codes out of the mail a real SMTP server received, for tests."""
 
-import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-CODE_LINE = re.compile(r"^Approval code: (\S+)\s*$", re.MULTILINE)
+from pmo.approver_bot import CODE_LINE
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,11 @@ def gate_decisions(
     return list(session.scalars(query.order_by(GateDecision.received_at, GateDecision.id)))
 
 
+def answered_approvers(session: Session, *, gate: Gate) -> set[str]:
+    """Who has given an accepted answer in the gate's current round."""
+    return {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
+
+
 def project_decisions(session: Session, *, project: Project) -> list[tuple[Gate, GateDecision]]:
     """Every accepted decision on the project so far, oldest first, with its gate."""
     rows = session.execute(
