@@ -1,6 +1,7 @@
 """Render a project document: Markdown artifact in Prefect, .docx on disk, row in the store."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect import task
@@ -9,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from pmo.brief import ProjectBrief
 from pmo.document_versions import write_document_version
+from pmo.documents.embed import with_embedded_images
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord
 from pmo.store.records import find_document
@@ -70,7 +72,7 @@ def render_document(
         # Published inside the transaction: if publishing fails, the row is not committed and
         # a rerun renders and publishes again, so every recorded version is in Prefect too.
         create_markdown_artifact(
-            markdown=markdown,
+            markdown=with_embedded_images(markdown, Path(record.markdown_path).parent),
             key=record.artifact_key,
             description=f"{title} v{record.version} · {stage.name} (attempt {attempt})",
         )

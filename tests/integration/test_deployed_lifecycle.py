@@ -112,6 +112,9 @@ def test_a_deployed_lifecycle_suspends_at_gates_and_resumes_without_repeating_it
     with session_scope() as session:
         project = get_project(session, key="HERMES")
         assert project.status == "cancelled"
+        assert project.close_reason == (
+            f"Killed at gate 'Plan approval': {SPONSOR}: The business case no longer holds."
+        )
         decisions = session.query(GateDecision).all()
         assert sorted((d.approver_email, d.decision, d.accepted) for d in decisions) == [
             (SPONSOR, "go", True),

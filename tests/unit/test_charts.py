@@ -8,6 +8,7 @@ import pytest
 from pmo.analysis import gate_milestones
 from pmo.communication import engaged_stakeholders
 from pmo.documents.charts import Charts
+from pmo.documents.embed import with_embedded_images
 from process_library.communication import load_communication_policy
 from process_library.loader import load_lifecycle
 from tests.factories import make_brief
@@ -42,3 +43,16 @@ def test_a_chart_is_a_png_next_to_the_document_and_the_same_every_time(tmp_path,
 def test_no_chart_is_drawn_unless_a_template_asks(tmp_path):
     charts(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_artifact_markdown_carries_its_charts_inline(tmp_path):
+    name = charts(tmp_path).power_interest_grid()
+    markdown = (
+        f"# Register\n\n![Grid]({name})\n\n"
+        "![Elsewhere](/etc/passwd.png) ![Missing](nowhere.png) !\\[Typed\\](x.png)\n"
+    )
+
+    embedded = with_embedded_images(markdown, tmp_path)
+
+    assert "![Grid](data:image/png;base64,iVBORw0KGgo" in embedded
+    assert embedded.split("\n\n", 2)[2] == markdown.split("\n\n", 2)[2]  # the rest as it was
