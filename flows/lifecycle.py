@@ -14,7 +14,7 @@ from pmo.brief import ProjectBrief
 from process_library.loader import LoadedLifecycle, load_lifecycle
 from process_library.schema import Stage
 from tasks.documents import render_document
-from tasks.gates import Verdict
+from tasks.gates import Verdict, recall_verdict
 from tasks.projects import finish_project, perform_activity, register_project, start_stage
 
 
@@ -39,6 +39,8 @@ def run_stage(
     brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
 ) -> Verdict:
     """Do the stage's work, write its documents, hold its gate."""
+    if (verdict := recall_verdict(brief, stage, attempt)) is not None:
+        return verdict
     stage_run_id = start_stage(brief, stage, attempt)
     for activity in stage.activities:
         perform_activity(stage_run_id, activity)

@@ -12,7 +12,13 @@ from pmo.events import answer_payload, emit_gate_event
 from pmo.gatekeeping import Answer, GateSite, gate_approvers, gate_outcome
 from pmo.store import session_scope
 from pmo.store.models import Gate, StageRun, utcnow
-from pmo.store.records import ensure_gate, gate_decisions, get_project, mark_decided
+from pmo.store.records import (
+    decided_gate,
+    ensure_gate,
+    gate_decisions,
+    get_project,
+    mark_decided,
+)
 from process_library.schema import Decision, Stage
 from process_library.schema import Gate as GateDefinition
 
@@ -127,15 +133,30 @@ def decide_gate(site: GateSite, round: int, outcome: Decision) -> Verdict:
             project.status = "on-hold"
         elif project.status == "on-hold":
             project.status = "active"
-        reasons = [
-            f"{row.approver_email}: {row.comment}" if row.comment else row.approver_email
-            for row in gate_decisions(session, gate=gate, round=round)
-            if row.decision == outcome
-        ]
+        reason = _reason(session, gate, round, outcome)
     emit_gate_event(
         "decided",
         site,
         once_key=f"{site.once_key}/{round}",
-        payload={"decision": outcome, "round": round, "reason": "; ".join(reasons)},
+        payload={"decision": outcome, "round": round, "reason": reason},
     )
-    return Verdict(outcome, "; ".join(reasons))
+    return Verdict(outcome, reason)
+
+
+def recall_verdict(brief: ProjectBrief, stage: Stage, attempt: int) -> Verdict | None:
+    """The verdict this stage attempt's gate reached before the run was resumed, if any:
+    a resumed run skips what is decided instead of replaying it task by task."""
+    with session_scope() as session:
+        gate = decided_gate(session, project_key=brief.key, stage_key=stage.key, attempt=attempt)
+        if gate is None:
+            return None
+        return Verdict(gate.outcome, _reason(session, gate, gate.round, gate.outcome))
+
+
+def _reason(session, gate: Gate, round: int, outcome: str) -> str:
+    """Who decided so, with their comments: `dana@example.com: Re-plan; pmo@...`."""
+    return "; ".join(
+        f"{row.approver_email}: {row.comment}" if row.comment else row.approver_email
+        for row in gate_decisions(session, gate=gate, round=round)
+        if row.decision == outcome
+    )

@@ -173,6 +173,23 @@ def ensure_gate(
     return gate
 
 
+def decided_gate(
+    session: Session, *, project_key: str, stage_key: str, attempt: int
+) -> Gate | None:
+    """The gate of this stage attempt, if it has been decided."""
+    return session.scalar(
+        select(Gate)
+        .join(StageRun, StageRun.id == Gate.stage_run_id)
+        .join(Project, Project.id == Gate.project_id)
+        .where(
+            Project.key == project_key,
+            StageRun.stage_key == stage_key,
+            StageRun.attempt == attempt,
+            Gate.status == "decided",
+        )
+    )
+
+
 def approval_code(
     session: Session, *, gate: Gate, round: int, approver: str
 ) -> ApprovalCode | None:
