@@ -1,7 +1,7 @@
-"""The real Prefect UI (the Vue app the server serves at its root paths) in headless Chromium:
-a project manager starts a lifecycle from the deployment's Run form, each approver answers the
-gate in the run's Resume form with the code from their email, and the run moves on to the
-next gate."""
+"""The real Prefect UI in headless Chromium: a project manager starts a lifecycle from the
+deployment's Run form, the sponsor follows the link in their email and answers the gate in the
+run's Resume form, the PMO answers in the V2 UI (where Prefect 3.9 sends a browser that opens
+the server's root), each with the code from their email, and the run moves on to the next gate."""
 
 import json
 import re
@@ -9,6 +9,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
 from pathlib import Path
 from uuid import UUID
 
@@ -82,12 +83,38 @@ def ui(ui_server: str, browser, smtp_server, store_url, tmp_path: Path):
 
 @contextmanager
 def screenshot_on_failure(page, path: Path) -> Iterator[None]:
+    """On failure: a screenshot of the page, and the calls of the UI that failed."""
+    failed = []
+    page.on(
+        "response", lambda response: failed.append(response) if response.status >= 400 else None
+    )
+    page.on("requestfailed", lambda request: failed.append(request))
     try:
         yield
     except BaseException:
         page.screenshot(path=str(path), full_page=True)
         print(f"screenshot of the page at failure: {path}")
+        for item in failed:
+            if hasattr(item, "status"):
+                print(f"  {item.status} {item.request.method} {item.url}: {item.body()[:500]!r}")
+            else:
+                print(f"  failed {item.method} {item.url}: {item.failure}")
         raise
+
+
+def submit(page, button, api_call: str, attempts: int = 3) -> None:
+    """Press `button` and check the API call it makes. Under load the server's SQLite can be
+    busy and the call gets a 503 (Prefect's Python client retries those, its UI does not): the
+    UI shows an error and keeps the form, so press again, as a person would."""
+    for _ in range(attempts):
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and api_call in r.url
+        ) as response:
+            button.click()
+        if response.value.status != 503:
+            assert response.value.ok, f"{response.value.status}: {response.value.text()}"
+            return
+    raise AssertionError(f"the server answered {api_call} with 503 {attempts} times")
 
 
 def form_field(scope, label: str):
@@ -127,7 +154,7 @@ def start_from_run_form(page, base_url: str, brief: dict) -> str:
         page.locator("input[type=date]").fill(brief[key].isoformat())
         page.get_by_role("button", name="Apply", exact=True).click()
     form_field(form, "Approvers").locator("textarea").fill(json.dumps(brief["approvers"]))
-    page.get_by_role("button", name="Submit", exact=True).click()
+    submit(page, page.get_by_role("button", name="Submit", exact=True), "/create_flow_run")
     # the form goes back to the deployment once the server has created the run
     page.wait_for_url(re.compile(rf"/deployments/deployment/{deployment.id}\?"))
     runs = wait_for(lambda: runs_of(deployment.id), "the run the form started", timeout=10)
@@ -142,10 +169,20 @@ def runs_of(deployment_id: UUID) -> list:
         )
 
 
-def answer_in_resume_form(page, base_url: str, run_id: str, **answer: str) -> dict[str, list]:
-    """Open the run, press Resume, fill the gate's form as an approver would, Submit;
-    returns the choices each dropdown offered."""
-    page.goto(f"{base_url}/runs/flow-run/{run_id}")
+def mailed_run_link(messages: list[EmailMessage], gate: str, approver: str) -> str:
+    """The link to the run in the approval request `approver` was mailed for `gate`."""
+    for message in reversed(messages):
+        if message["X-PMO-Gate"] == gate and str(message["To"]).lower() == approver:
+            body = message.get_body(("plain",)).get_content()
+            return re.search(r"http://\S+/runs/flow-run/[0-9a-f-]{36}", body).group(0)
+    raise AssertionError(f"no approval request mailed to {approver} for {gate}")
+
+
+def answer_in_resume_form(page, run_url: str, **answer: str) -> dict[str, list]:
+    """The UI the mailed link opens (V1): press Resume, fill the gate's form as an approver
+    would, Submit; returns the choices each dropdown offered."""
+    run_id = run_url.rsplit("/", 1)[-1]
+    page.goto(run_url)
     page.get_by_role("button", name="Resume", exact=True).click()
     dialog = page.get_by_role("dialog")
     # the gate pack is the form's description
@@ -162,8 +199,30 @@ def answer_in_resume_form(page, base_url: str, run_id: str, **answer: str) -> di
         option.click()
     form_field(dialog, "Code").locator("textarea").fill(answer["code"])
     form_field(dialog, "Comment").locator("textarea").fill(answer["comment"])
-    dialog.get_by_role("button", name="Submit", exact=True).click()
+    submit(page, dialog.get_by_role("button", name="Submit", exact=True), f"{run_id}/resume")
     page.get_by_text("Flow run resumed").first.wait_for()  # the toast shows twice
+    return choices
+
+
+def answer_in_v2_resume_form(page, base_url: str, run_id: str, **answer: str) -> dict[str, list]:
+    """The same in the V2 UI, where Prefect 3.9 sends a browser that opens the server's root:
+    the run's menu -> Resume, the gate's form, Resume."""
+    page.goto(f"{base_url}/v2/runs/flow-run/{run_id}")
+    page.get_by_role("button", name="Open menu", exact=True).click()
+    page.get_by_role("menuitem", name="Resume", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("heading", name="Gate review: Charter approval").wait_for()
+    choices = {}
+    for label in ("approver", "decision"):
+        dialog.get_by_role("button", name=f"Select {label.capitalize()}", exact=True).click()
+        option = page.get_by_role("option", name=answer[label], exact=True)
+        option.wait_for()
+        choices[label] = page.get_by_role("option").all_inner_texts()
+        option.click()
+    dialog.get_by_label("Code", exact=True).fill(answer["code"])
+    dialog.get_by_label("Comment (Optional)", exact=True).fill(answer["comment"])
+    submit(page, dialog.get_by_role("button", name="Resume", exact=True), f"{run_id}/resume")
+    page.get_by_text("Flow run resumed").first.wait_for()
     return choices
 
 
@@ -215,15 +274,18 @@ def test_a_lifecycle_started_and_answered_in_the_prefect_ui_moves_to_the_next_ga
 
         comments = {SPONSOR: "Charter reviewed; the business case holds.", PMO: "Charter complete."}
         for number, approver in enumerate((SPONSOR, PMO), start=1):
-            choices = answer_in_resume_form(
-                page,
-                base_url,
-                run_id,
+            answer = dict(
                 approver=approver,
                 decision="go",
                 code=latest_code(smtp_server.messages, CHARTER_GATE, approver),
                 comment=comments[approver],
             )
+            if approver == SPONSOR:  # follows the link in the mail
+                run_url = mailed_run_link(smtp_server.messages, CHARTER_GATE, approver)
+                assert run_url == f"{base_url}/runs/flow-run/{run_id}"
+                choices = answer_in_resume_form(page, run_url, **answer)
+            else:  # opens the UI from its root
+                choices = answer_in_v2_resume_form(page, base_url, run_id, **answer)
             assert [c.strip() for c in choices["approver"]] == sorted([SPONSOR, PMO])
             assert "go" in [c.strip() for c in choices["decision"]]
             wait_for(lambda n=number: len(decisions()) >= n, f"{approver}'s answer on the record")
