@@ -14,6 +14,7 @@ from docx.oxml.text.hyperlink import CT_Hyperlink
 from docx.shared import Cm, RGBColor
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
+from lxml import etree
 
 IMAGE_WIDTH = Cm(15)
 _CHARACTER = Cm(0.2)  # the width of an average character of table text
@@ -23,6 +24,7 @@ LINK_COLOUR = RGBColor(0x1F, 0x4E, 0x9A)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _RUN_BREAKS = re.compile("[\t\n\r]")
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_RUN, _TEXT = qn("w:r"), qn("w:t")
 
 
 def clean(text: str) -> str:
@@ -42,13 +44,13 @@ def add_text_run(paragraph: Paragraph, text: str, hyperlink: CT_Hyperlink | None
         run = Run(container.add_r(), paragraph)
         run.text = text
         return run
-    r = OxmlElement("w:r")
-    t = OxmlElement("w:t")
+    # SubElement keeps python-docx's element classes (the document's parser picks them)
+    # at a third of the cost of OxmlElement.
+    r = etree.SubElement(container, _RUN)
+    t = etree.SubElement(r, _TEXT)
     t.text = text
     if text[:1].isspace() or text[-1:].isspace():
         t.set(_XML_SPACE, "preserve")
-    r.append(t)
-    container.append(r)
     return Run(r, paragraph)
 
 
