@@ -38,6 +38,7 @@ from pmo.gate_mail import renewal_composer
 from pmo.gatekeeping import Answer, Refusal
 from pmo.prefect_links import flow_run_url
 from pmo.settings import get_settings
+from pmo.sla import gate_due
 from pmo.store import session_scope
 from pmo.store.models import Gate, GateDecision, Project, utcnow
 from pmo.store.records import (
@@ -113,6 +114,7 @@ class OpenGate:
     round: int
     waiting_for: list[str]
     since: datetime
+    due: datetime | None
 
 
 def _pinned_lifecycle(project: Project) -> Lifecycle:
@@ -135,12 +137,13 @@ def list_open_gates() -> list[OpenGate]:
                     stage=stage_run.stage_name,
                     attempt=stage_run.attempt,
                     gate=gate.gate_name,
-                    status=gate.status,
+                    status="locked" if gate.locked_at else gate.status,
                     round=gate.round,
                     waiting_for=waiting_approvers(
                         session, gate=gate, definition=stage.gate, brief=brief
                     ),
                     since=gate.opened_at,
+                    due=gate_due(gate, stage.gate),
                 )
             )
     return gates

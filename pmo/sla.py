@@ -25,6 +25,7 @@ from pmo.mail import compose_message
 from pmo.prefect_links import flow_run_url
 from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gates, stage_documents
+from process_library.schema import Gate as GateDefinition
 from process_library.schema import Lifecycle, Stage
 
 
@@ -37,6 +38,14 @@ class SlaAction:
     round: int
     kind: str  # reminded | escalated | decided-by-policy
     detail: str
+
+
+def gate_due(gate: Gate, definition: GateDefinition) -> datetime | None:
+    """When the gate's current round passes its SLA; None when it has none or is on hold."""
+    hours = definition.timing.sla_hours
+    if hours is None or gate.status != "open":
+        return None
+    return (gate.round_opened_at or gate.opened_at) + timedelta(hours=hours)
 
 
 def check_gate_slas(session: Session, *, now: datetime) -> list[SlaAction]:
@@ -62,7 +71,7 @@ def _check_gate(
 ) -> list[SlaAction]:
     timing = stage.gate.timing
     since = gate.round_opened_at or gate.opened_at
-    due = since + timedelta(hours=timing.sla_hours) if timing.sla_hours else None
+    due = gate_due(gate, stage.gate)
     brief = ProjectBrief.model_validate(project.brief)
     waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
     site = gate_site(project, stage_run, gate)

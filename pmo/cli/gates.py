@@ -29,6 +29,7 @@ def gates(
                 "round": g.round,
                 "waiting_for": g.waiting_for,
                 "since": g.since.isoformat(),
+                "due": g.due.isoformat() if g.due else None,
             }
             for g in open_gates
         ]
@@ -37,7 +38,7 @@ def gates(
     if not open_gates:
         typer.echo("No gate is waiting for a decision.")
         return
-    table = Table("Run", "Project", "Gate", "Status", "Waiting for", "Since")
+    table = Table("Run", "Project", "Gate", "Status", "Waiting for", "Since", "Due")
     for g in open_gates:
         table.add_row(
             g.run_id,
@@ -46,6 +47,7 @@ def gates(
             g.status,
             ", ".join(g.waiting_for),
             g.since.strftime("%Y-%m-%d %H:%M UTC"),
+            g.due.strftime("%Y-%m-%d %H:%M UTC") if g.due else "",
         )
     Console(width=200).print(table)
 

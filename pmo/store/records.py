@@ -160,12 +160,15 @@ def ensure_gate(
 ) -> Gate:
     gate = session.scalar(select(Gate).where(Gate.stage_run_id == stage_run.id))
     if gate is None:
+        now = utcnow()
         gate = Gate(
             stage_run_id=stage_run.id,
             project_id=stage_run.project_id,
             gate_key=gate_key,
             gate_name=gate_name,
             flow_run_id=flow_run_id,
+            opened_at=now,
+            round_opened_at=now,
         )
         session.add(gate)
         session.flush()

@@ -2,8 +2,9 @@
 PostgreSQL: every refusal says why in one line and is recorded, five wrong codes lock
 the gate, reminders and escalations go out once, a timeout policy decides as the policy."""
 
+import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -171,6 +172,12 @@ def test_five_wrong_codes_lock_the_gate_alert_the_pmo_and_only_the_pmo_unlocks_i
         assert error_line(approve(run_id, SPONSOR, f"WRNG-{attempt:04d}-ZZZZ")).endswith(
             "the approval code is wrong"
         )
+    listed = json.loads(CliRunner().invoke(app, ["gates", "--json"]).output)
+    assert [(g["project"], g["status"], g["waiting_for"]) for g in listed] == [
+        ("APOLLO", "locked", [SPONSOR, PMO])
+    ]
+    since, due = (datetime.fromisoformat(listed[0][k]) for k in ("since", "due"))
+    assert due - since == timedelta(hours=120)  # the charter gate's SLA
     alerts = [m for m in smtp_server.messages if "locked" in str(m["Subject"])]
     assert [str(m["To"]) for m in alerts] == ["pmo-office@example.com"]
     assert f"pmo unlock {run_id}" in alerts[0].get_body(("plain",)).get_content()
