@@ -5,14 +5,16 @@ rules.
 """
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
 from pmo.documents import render_text
+from pmo.gate_mail import renewal_composer
 from pmo.gatekeeping import (
     WRONG_CODES_BEFORE_LOCK,
     Answer,
@@ -33,9 +35,9 @@ from pmo.store.models import (
     StageRun,
     utcnow,
 )
-from pmo.store.records import answered_approvers, approval_code, find_response
+from pmo.store.records import answered_approvers, approval_code, find_response, stage_documents
 from process_library.schema import Gate as GateDefinition
-from process_library.schema import Lifecycle
+from process_library.schema import Lifecycle, Stage
 
 POLICY = "policy"  # who a timeout decision is recorded as: never a person
 
@@ -244,6 +246,47 @@ def send_approval_request(
         message=lambda: compose(code),
         before_delivery=replace_code,
     )
+
+
+def renew_codes(
+    session: Session,
+    *,
+    project: Project,
+    stage_run: StageRun,
+    gate: Gate,
+    definition: Stage,
+    why: Literal["reminder", "unlocked"],
+    purpose: str,
+    due: datetime | None = None,
+) -> list[str]:
+    """Mail every approver still to answer a new code that replaces their old one, once per
+    `purpose`; returns who got one."""
+    brief = ProjectBrief.model_validate(project.brief)
+    site = gate_site(project, stage_run, gate)
+    documents = stage_documents(session, stage_run=stage_run)
+    renewed = []
+    for approver in waiting_approvers(session, gate=gate, definition=definition.gate, brief=brief):
+        compose = renewal_composer(
+            site,
+            definition,
+            gate.round,
+            approver,
+            gate.flow_run_id or "",
+            why=why,
+            waiting_since=gate.round_opened_at or gate.opened_at,
+            due=due,
+            documents=documents,
+        )
+        if send_approval_request(
+            session,
+            gate=gate,
+            round=gate.round,
+            approver=approver,
+            compose=compose,
+            purpose=purpose,
+        ):
+            renewed.append(approver)
+    return renewed
 
 
 def send_once(

@@ -27,14 +27,13 @@ from pmo.approvals import (
     judge_answer,
     record_answer,
     release_code,
-    send_approval_request,
+    renew_codes,
     take_resume_turn,
     waiting_approvers,
 )
 from pmo.brief import ProjectBrief, load_brief
 from pmo.errors import BriefError, PmoInputError, ResponseRefused, ServiceUnavailable
 from pmo.events import answer_payload, emit_gate_event
-from pmo.gate_mail import renewal_composer
 from pmo.gatekeeping import Answer, Refusal
 from pmo.prefect_links import flow_run_url
 from pmo.settings import get_settings
@@ -47,7 +46,6 @@ from pmo.store.records import (
     get_project,
     open_gates,
     project_for_run,
-    stage_documents,
 )
 from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle, checked_email
@@ -260,31 +258,19 @@ def unlock_gate(run_id: str, by: str) -> str:
             )
         if gate.locked_at is None:
             raise PmoInputError("RUN_ID", f"gate '{gate.gate_name}' of {project.key} is not locked")
-        brief = ProjectBrief.model_validate(project.brief)
         stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
         reissue = f"reissue-{gate.locked_at.strftime('%Y%m%dT%H%M%S%f')}"
         gate.locked_at, gate.wrong_codes = None, 0
-        waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
+        renew_codes(
+            session,
+            project=project,
+            stage_run=stage_run,
+            gate=gate,
+            definition=stage,
+            why="unlocked",
+            purpose=reissue,
+        )
         site = gate_site(project, stage_run, gate)
-        for approver in waiting:
-            send_approval_request(
-                session,
-                gate=gate,
-                round=gate.round,
-                approver=approver,
-                compose=renewal_composer(
-                    site,
-                    stage,
-                    gate.round,
-                    approver,
-                    run_id,
-                    why="unlocked",
-                    waiting_since=gate.round_opened_at or gate.opened_at,
-                    due=None,
-                    documents=stage_documents(session, stage_run=stage_run),
-                ),
-                purpose=reissue,
-            )
         gate_name = gate.gate_name
     with prefect_api():
         emit_gate_event("unlocked", site, once_key=f"{site.once_key}/{reissue}", payload={"by": by})

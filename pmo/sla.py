@@ -13,18 +13,17 @@ from sqlalchemy.orm import Session
 from pmo.approvals import (
     gate_site,
     record_policy_decision,
-    send_approval_request,
+    renew_codes,
     send_once,
     waiting_approvers,
 )
 from pmo.brief import ProjectBrief
 from pmo.documents import render_text
-from pmo.gate_mail import renewal_composer
 from pmo.gatekeeping import GateSite
 from pmo.mail import compose_message
 from pmo.prefect_links import flow_run_url
 from pmo.store.models import Gate, Project, StageRun
-from pmo.store.records import open_gates, stage_documents
+from pmo.store.records import open_gates
 from process_library.schema import Gate as GateDefinition
 from process_library.schema import Lifecycle, Stage
 
@@ -78,31 +77,18 @@ def _check_gate(
     run_id = gate.flow_run_id or ""
     actions = []
 
-    if timing.remind_after_hours and now >= since + timedelta(hours=timing.remind_after_hours):
-        documents = stage_documents(session, stage_run=stage_run)
-        reminded = [
-            approver
-            for approver in waiting
-            if gate.locked_at is None
-            and send_approval_request(
-                session,
-                gate=gate,
-                round=gate.round,
-                approver=approver,
-                compose=renewal_composer(
-                    site,
-                    stage,
-                    gate.round,
-                    approver,
-                    run_id,
-                    why="reminder",
-                    waiting_since=since,
-                    due=due,
-                    documents=documents,
-                ),
-                purpose="reminder",
-            )
-        ]
+    reminder_due = timing.remind_after_hours and since + timedelta(hours=timing.remind_after_hours)
+    if reminder_due and now >= reminder_due and gate.locked_at is None:
+        reminded = renew_codes(
+            session,
+            project=project,
+            stage_run=stage_run,
+            gate=gate,
+            definition=stage,
+            why="reminder",
+            purpose="reminder",
+            due=due,
+        )
         if reminded:
             actions.append(SlaAction(site, run_id, gate.round, "reminded", ", ".join(reminded)))
 
