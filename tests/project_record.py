@@ -11,13 +11,34 @@ from pmo.store.records import (
     ensure_gate,
     ensure_project,
     ensure_stage_run,
-    get_project,
     mark_decided,
 )
 from process_library.loader import LoadedLifecycle, load_lifecycle
 from process_library.schema import DOCUMENT_TITLES, Stage
 
 LIFECYCLE = load_lifecycle("pmbok-waterfall")
+
+
+def at_gate(
+    session,
+    brief: ProjectBrief,
+    stage: Stage,
+    *,
+    lifecycle: LoadedLifecycle = LIFECYCLE,
+    attempt: int = 1,
+    run_id: str | None = None,
+):
+    """The project, stage run and gate rows of a stage attempt that has reached its gate."""
+    project = ensure_project(session, brief=brief, lifecycle=lifecycle, flow_run_id=run_id)
+    stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=attempt)
+    gate = ensure_gate(
+        session,
+        stage_run=stage_run,
+        gate_key=stage.gate.key,
+        gate_name=stage.gate.name,
+        flow_run_id=run_id,
+    )
+    return project, stage_run, gate
 
 
 def register(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> None:
@@ -50,15 +71,7 @@ def write(
 def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **answer: str) -> None:
     """Record one approver's accepted answer and the gate's outcome, as the gate does."""
     with session_scope() as session:
-        project = get_project(session, key=brief.key)
-        stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=attempt)
-        gate = ensure_gate(
-            session,
-            stage_run=stage_run,
-            gate_key=stage.gate.key,
-            gate_name=stage.gate.name,
-            flow_run_id=None,
-        )
+        _, stage_run, gate = at_gate(session, brief, stage, attempt=attempt)
         session.add(
             GateDecision(
                 gate_id=gate.id,

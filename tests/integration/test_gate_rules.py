@@ -16,10 +16,11 @@ from pmo.mail import compose_message, read_outbox
 from pmo.sla import check_gate_slas
 from pmo.store import session_scope
 from pmo.store.models import Gate, GateDecision, StageRun, utcnow
-from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
+from pmo.store.records import mark_decided
 from process_library.loader import load_lifecycle
 from tests.factories import brief_data, make_brief
 from tests.gate_mail import CODE_LINE
+from tests.project_record import at_gate
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +35,7 @@ def open_gate(lifecycle=WATERFALL, stage_index=0, brief=None, key="APOLLO"):
     stage = lifecycle.lifecycle.stages[stage_index]
     codes = {}
     with session_scope() as session:
-        project = ensure_project(session, brief=brief, lifecycle=lifecycle, flow_run_id=run_id)
-        stage_run = ensure_stage_run(session, project=project, stage=stage, attempt=1)
-        gate = ensure_gate(
-            session,
-            stage_run=stage_run,
-            gate_key=stage.gate.key,
-            gate_name=stage.gate.name,
-            flow_run_id=run_id,
-        )
+        _, _, gate = at_gate(session, brief, stage, lifecycle=lifecycle, run_id=run_id)
         for roles in stage.gate.approvers:
             for approver in brief.approvers[roles]:
 

@@ -11,9 +11,10 @@ from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.engine import engine_for
 from pmo.store.models import ApprovalCode, GateDecision, Notification, Project, utcnow
-from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
+from pmo.store.records import mark_decided
 from process_library.loader import load_lifecycle
 from tests.factories import make_brief
+from tests.project_record import at_gate
 
 pytestmark = pytest.mark.integration
 
@@ -37,16 +38,7 @@ def test_the_migration_creates_every_table(store_url):
 
 
 def open_first_gate(session, brief, run_id="run-1"):
-    project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=run_id)
-    stage_run = ensure_stage_run(session, project=project, stage=STAGE, attempt=1)
-    gate = ensure_gate(
-        session,
-        stage_run=stage_run,
-        gate_key=STAGE.gate.key,
-        gate_name=STAGE.gate.name,
-        flow_run_id=run_id,
-    )
-    return project, stage_run, gate
+    return at_gate(session, brief, STAGE, lifecycle=LIFECYCLE, run_id=run_id)
 
 
 def test_ensure_functions_find_what_a_replayed_flow_already_wrote(store_url):
