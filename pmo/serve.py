@@ -14,7 +14,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, tem
 from rich.console import Console
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT, serve_deployments
-from pmo.server import ServerDidNotStart, local_prefect_server
+from pmo.server import ServerDidNotStart, child_process, local_prefect_server
 from pmo.settings import get_settings
 
 # A resumed (suspended) run waits for the runner's next poll; Prefect's default of 10 s
@@ -57,24 +57,9 @@ def served_in_subprocess(
         "PREFECT_API_URL": api_url,
         "PREFECT_RUNNER_POLL_FREQUENCY": str(poll_seconds),
     }
-    with log_path.open("ab") as log:
-        runner = subprocess.Popen(
-            [sys.executable, "-c", SERVE],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    with child_process([sys.executable, "-c", SERVE], env, log_path, stop_seconds=20) as runner:
         _wait_until_served(runner, timeout, log_path)
         yield
-    finally:
-        runner.terminate()
-        try:
-            runner.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            runner.kill()
-            runner.wait()
 
 
 def _wait_until_served(runner: subprocess.Popen, timeout: float, log_path: Path) -> None:

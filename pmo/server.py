@@ -25,6 +25,27 @@ def free_port() -> int:
 
 
 @contextmanager
+def child_process(
+    command: list[str], env: dict[str, str], log_path: Path, stop_seconds: float = 15
+) -> Iterator[subprocess.Popen]:
+    """Run `command` in its own session, its output appended to `log_path`; on exit it is
+    asked to stop, and killed if it has not within `stop_seconds`."""
+    with log_path.open("ab") as log:
+        child = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+@contextmanager
 def local_prefect_server(
     home: Path, port: int | None = None, *, ui: bool = True, timeout: float = 60
 ) -> Iterator[str]:
@@ -49,24 +70,10 @@ def local_prefect_server(
     )
     log_path = home / "server.log"
     command = [sys.executable, "-m", "prefect", "server", "start"]
-    with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with child_process(command, env, log_path) as server:
         _wait_until_healthy(api_url, server, timeout, log_path)
         yield api_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _wait_until_healthy(
