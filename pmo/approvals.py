@@ -4,10 +4,10 @@ Shared by the lifecycle flow, `pmo approve` and the gate-sla flow, so all apply 
 rules.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -323,21 +323,39 @@ def send_once(
     return delivery
 
 
-def _alert_pmo_of_lock(session: Session, *, gate: Gate) -> None:
-    project = session.get(Project, gate.project_id)
-    contacts = Lifecycle.model_validate(project.lifecycle_definition).pmo_contacts
+def tell_contacts(
+    session: Session,
+    *,
+    project: Project,
+    contacts: Sequence[str],
+    occasion: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+) -> None:
+    """Mail each contact a notice about `occasion` (e.g. `gate-locked:7:<when>`), once."""
     for contact in contacts:
         send_once(
             session,
-            key=f"gate-locked:{gate.id}:{gate.locked_at.isoformat()}:{contact}",
+            key=f"{occasion}:{contact}",
             project_id=project.id,
             message=lambda contact=contact: compose_message(
                 to=[contact],
-                subject=f"[{project.key}] {gate.gate_name}: locked after wrong approval codes",
-                body=render_text(
-                    "email/gate-locked.txt.j2",
-                    {"project": project, "gate": gate, "limit": WRONG_CODES_BEFORE_LOCK},
-                ),
-                message_id_key=f"locked/{gate.id}/{gate.locked_at.isoformat()}/{contact}",
+                subject=f"[{project.key}] {subject}",
+                body=render_text(template, {**context, "project": project, "contact": contact}),
+                message_id_key=f"{occasion}/{contact}",
             ),
         )
+
+
+def _alert_pmo_of_lock(session: Session, *, gate: Gate) -> None:
+    project = session.get(Project, gate.project_id)
+    tell_contacts(
+        session,
+        project=project,
+        contacts=Lifecycle.model_validate(project.lifecycle_definition).pmo_contacts,
+        occasion=f"gate-locked:{gate.id}:{gate.locked_at.isoformat()}",
+        subject=f"{gate.gate_name}: locked after wrong approval codes",
+        template="email/gate-locked.txt.j2",
+        context={"gate": gate, "limit": WRONG_CODES_BEFORE_LOCK},
+    )

@@ -14,13 +14,11 @@ from pmo.approvals import (
     gate_site,
     record_policy_decision,
     renew_codes,
-    send_once,
+    tell_contacts,
     waiting_approvers,
 )
 from pmo.brief import ProjectBrief
-from pmo.documents import render_text
 from pmo.gatekeeping import GateSite
-from pmo.mail import compose_message
 from pmo.prefect_links import flow_run_url
 from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gates
@@ -94,31 +92,24 @@ def _check_gate(
 
     if due is not None and now >= due:
         policy = timing.on_timeout
-        for contact in lifecycle.escalation_addresses:
-            send_once(
-                session,
-                key=f"gate-escalation:{gate.id}:{gate.round}:{contact}",
-                project_id=project.id,
-                message=lambda contact=contact: compose_message(
-                    to=[contact],
-                    subject=f"[{project.key}] {gate.gate_name}: past its SLA",
-                    body=render_text(
-                        "email/gate-escalation.txt.j2",
-                        {
-                            "project": project,
-                            "gate": gate,
-                            "stage": stage,
-                            "waiting_since": since,
-                            "due": due,
-                            "waiting_for": waiting,
-                            "policy": policy,
-                            "contact_is_pmo": contact in lifecycle.pmo_contacts,
-                            "run_url": flow_run_url(run_id),
-                        },
-                    ),
-                    message_id_key=f"escalation/{gate.id}/{gate.round}/{contact}",
-                ),
-            )
+        tell_contacts(
+            session,
+            project=project,
+            contacts=lifecycle.escalation_addresses,
+            occasion=f"gate-escalation:{gate.id}:{gate.round}",
+            subject=f"{gate.gate_name}: past its SLA",
+            template="email/gate-escalation.txt.j2",
+            context={
+                "gate": gate,
+                "stage": stage,
+                "waiting_since": since,
+                "due": due,
+                "waiting_for": waiting,
+                "policy": policy,
+                "pmo_contacts": lifecycle.pmo_contacts,
+                "run_url": flow_run_url(run_id),
+            },
+        )
         if gate.escalated_at is None or gate.escalated_at < since:
             gate.escalated_at = now
             actions.append(
