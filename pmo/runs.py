@@ -179,10 +179,7 @@ def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Subm
     A refused answer is recorded as refused (and announced as a `pmo.gate.refused` event)
     and never reaches the run.
     """
-    try:
-        approver = checked_email(answer.approver)
-    except ValueError as exc:
-        raise PmoInputError("--as", str(exc)) from None
+    approver = _email_of_as(answer.approver)
     answer = Answer(approver, answer.decision, answer.code, answer.comment, answer.conditions)
     submitted_at = utcnow()
     with session_scope() as session:
@@ -245,10 +242,7 @@ def unlock_gate(run_id: str, by: str) -> str:
 
     Only the PMO contacts of the project's lifecycle may unlock.
     """
-    try:
-        by = checked_email(by)
-    except ValueError as exc:
-        raise PmoInputError("--as", str(exc)) from None
+    by = _email_of_as(by)
     with session_scope() as session:
         project, stage_run, gate = _waiting_gate(session, run_id)
         lifecycle = _pinned_lifecycle(project)
@@ -275,6 +269,14 @@ def unlock_gate(run_id: str, by: str) -> str:
     with prefect_api():
         emit_gate_event("unlocked", site, once_key=f"{site.once_key}/{reissue}", payload={"by": by})
     return gate_name
+
+
+def _email_of_as(value: str) -> str:
+    """The address given with `--as`, checked like every address we accept."""
+    try:
+        return checked_email(value)
+    except ValueError as exc:
+        raise PmoInputError("--as", str(exc)) from None
 
 
 def _take_turn(gate_id: int, wait_seconds: float) -> None:

@@ -6,12 +6,12 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pmo.approvals import POLICY, record_answer
+from pmo.approvals import POLICY, gate_site, record_answer
 from pmo.brief import ProjectBrief
 from pmo.events import answer_payload, emit_gate_event
 from pmo.gatekeeping import Answer, GateSite, gate_approvers, gate_outcome
 from pmo.store import session_scope
-from pmo.store.models import Gate, StageRun, utcnow
+from pmo.store.models import Gate, Project, StageRun, utcnow
 from pmo.store.records import (
     decided_gate,
     ensure_gate,
@@ -55,15 +55,7 @@ def open_gate(brief: ProjectBrief, stage: Stage, stage_run_id: int) -> GateSite:
             gate_name=stage.gate.name,
             flow_run_id=flow_run.get_id(),
         )
-        return GateSite(
-            gate_id=gate.id,
-            project_key=brief.key,
-            project_name=brief.name,
-            stage_key=stage.key,
-            attempt=stage_run.attempt,
-            gate_key=stage.gate.key,
-            gate_name=stage.gate.name,
-        )
+        return gate_site(session.get(Project, stage_run.project_id), stage_run, gate)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="read gate standing (round {round})")
