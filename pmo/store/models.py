@@ -210,3 +210,25 @@ class Notification(Base):
     location: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LedgerEntry(Base):
+    """One link of the audit ledger: a snapshot of an audited row as it was written.
+
+    Appended by `pmo.store.ledger` in the transaction that wrote the row. `hash` covers
+    the entry and the previous entry's hash, so an edited, removed or inserted entry
+    breaks the chain; `prev_hash` is unique so two writers can never fork it.
+    """
+
+    __tablename__ = "audit_ledger"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    project_key: Mapped[str | None] = mapped_column(String(40))
+    table_name: Mapped[str] = mapped_column(String(60))
+    row_id: Mapped[int]
+    action: Mapped[str] = mapped_column(String(10))
+    # Canonical JSON of the audited columns, hashed exactly as stored.
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
