@@ -103,8 +103,8 @@ class ProjectBrief(_Part):
 
     def check_against(self, lifecycle: Lifecycle, source: str = "brief") -> None:
         """Refuse a brief that cannot run this lifecycle: a gate role with nobody to fill it."""
-        for stage in lifecycle.stages:
-            gate = stage.gate
+        gates = [g for stage in lifecycle.stages for g in (stage.gate, stage.exception_gate) if g]
+        for gate in gates:
             for role in gate.approvers:
                 people = self.approvers.get(role, [])
                 if not people:

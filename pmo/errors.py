@@ -37,3 +37,7 @@ class ResponseRefused(PmoInputError):
 class ServiceUnavailable(Exception):
     """A service we depend on (the Prefect server, SMTP) is down or not there: not the
     person's mistake, but still one clear line for them (exit status 1)."""
+
+
+class StatusRefused(PmoInputError):
+    """A status update was refused: a figure out of range, a project not reporting..."""

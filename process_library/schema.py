@@ -61,6 +61,7 @@ DOCUMENT_TITLES: dict[str, str] = {
     "closure-report": "Closure report",
     "audit-checklist": "Audit checklist",
     "gate-review": "Gate review pack",
+    "exception-report": "Exception report",
 }
 
 
@@ -150,6 +151,55 @@ class Gate(_Strict):
         return self
 
 
+class Reporting(_Strict):
+    """How often the project manager reports status while the stage runs.
+
+    An update is due `every_days` after the stage started or the last update; past
+    `remind_after_days` more (the grace) the project manager is reminded, once a period.
+    """
+
+    every_days: int = Field(ge=1, le=92, description="Days between status updates.")
+    remind_after_days: int = Field(
+        default=2, ge=0, le=31, description="Grace after the due date before a reminder."
+    )
+
+
+class Tolerances(_Strict):
+    """PRINCE2 stage tolerances: how far the forecast may stray before it is an exception.
+
+    Each is the forecast's permitted variance from the baseline: time as a share of the
+    planned duration (forecast finish past the baseline end), cost as a share of the
+    budget (forecast cost over it), scope, quality and benefits as the share the project
+    manager forecasts to change, be missed or fall short, risk as the highest rating a
+    risk may have (probability x impact, 1 to 9).
+    """
+
+    time_percent: float = Field(ge=0, le=1000)
+    cost_percent: float = Field(ge=0, le=1000)
+    scope_percent: float = Field(ge=0, le=100)
+    quality_percent: float = Field(ge=0, le=100)
+    benefits_percent: float = Field(ge=0, le=100)
+    risk_score: int = Field(ge=1, le=9)
+
+
+class Rag(_Strict):
+    """How a forecast is coloured against its tolerance: Red past the tolerance, Amber
+    once it uses `amber_share` of it, Green otherwise; the overall status is the worst."""
+
+    amber_share: float = Field(default=0.8, gt=0, lt=1)
+
+
+class ExceptionGate(Gate):
+    """The gate a forecast tolerance breach opens in a reporting stage.
+
+    A go continues the stage with new tolerances (given with the go, e.g.
+    `cost_percent: 25`), a recycle goes back to `replan_stage`, a hold waits, a kill
+    cancels the project.
+    """
+
+    replan_stage: Slug = Field(description="The stage a recycle sends the project back to.")
+
+
 class Stage(_Strict):
     key: Slug
     name: str
@@ -157,6 +207,19 @@ class Stage(_Strict):
     activities: tuple[Activity, ...] = ()
     documents: tuple[StageDocument, ...] = ()
     gate: Gate
+    reporting: Reporting | None = Field(
+        default=None, description="Status updates while the stage runs; none: the stage has none."
+    )
+    tolerances: Tolerances | None = None
+    exception_gate: ExceptionGate | None = None
+
+    @model_validator(mode="after")
+    def _reporting_is_complete(self) -> "Stage":
+        if self.reporting and (self.tolerances is None or self.exception_gate is None):
+            raise ValueError("a stage with reporting needs tolerances and an exception_gate")
+        if not self.reporting and (self.tolerances or self.exception_gate):
+            raise ValueError("tolerances and exception_gate need reporting on the stage")
+        return self
 
 
 class Lifecycle(_Strict):
@@ -180,16 +243,28 @@ class Lifecycle(_Strict):
     escalation_contacts: tuple[Email, ...] = Field(
         default=(), description="Told when a gate passes its SLA; the PMO contacts when empty."
     )
+    rag: Rag = Rag()
 
     @model_validator(mode="after")
     def _keys_are_unique(self) -> "Lifecycle":
         for label, keys in (
             ("stage", [s.key for s in self.stages]),
-            ("gate", [s.gate.key for s in self.stages]),
+            (
+                "gate",
+                [s.gate.key for s in self.stages]
+                + [s.exception_gate.key for s in self.stages if s.exception_gate],
+            ),
         ):
             duplicates = sorted({k for k in keys if keys.count(k) > 1})
             if duplicates:
                 raise ValueError(f"{label} keys must be unique, repeated: {', '.join(duplicates)}")
+        order = [s.key for s in self.stages]
+        for index, stage in enumerate(self.stages):
+            if stage.exception_gate and stage.exception_gate.replan_stage not in order[:index]:
+                raise ValueError(
+                    f"stages[{stage.key}].exception_gate.replan_stage "
+                    f"'{stage.exception_gate.replan_stage}' must be an earlier stage"
+                )
         return self
 
     @property
@@ -198,7 +273,11 @@ class Lifecycle(_Strict):
 
     @property
     def approver_roles(self) -> set[str]:
-        return {role for stage in self.stages for role in stage.gate.approvers}
+        gates = [g for s in self.stages for g in (s.gate, s.exception_gate) if g]
+        return {role for gate in gates for role in gate.approvers}
+
+    def stage(self, key: str) -> Stage:
+        return next(s for s in self.stages if s.key == key)
 
     def tailored_for(self, tier: Tier) -> "Lifecycle":
         """The lifecycle as a project of this tier runs it: documents it does not need dropped."""

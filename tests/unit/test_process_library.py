@@ -179,3 +179,31 @@ def test_contacts_are_checked_email_addresses(tmp_path):
         "pmo_contacts[0]: 'pmo-office at example.com' is not a valid email address: "
         "An email address must have an @-sign."
     )
+
+
+def test_reporting_tolerances_and_the_exception_gate_are_checked_naming_the_field(tmp_path):
+    def negative(d):
+        d["stages"][2]["tolerances"]["cost_percent"] = -5
+
+    def no_tolerances(d):
+        d["stages"][2].pop("tolerances")
+
+    def later_replan(d):
+        d["stages"][2]["exception_gate"]["replan_stage"] = "closure"
+
+    def rag_share(d):
+        d["rag"] = {"amber_share": 1.5}
+
+    assert broken(tmp_path, negative) == (
+        "stages[execution].tolerances.cost_percent: Input should be greater than or equal to 0"
+    )
+    assert "needs tolerances and an exception_gate" in broken(tmp_path, no_tolerances)
+    assert "replan_stage 'closure' must be an earlier stage" in broken(tmp_path, later_replan)
+    assert broken(tmp_path, rag_share) == "rag.amber_share: Input should be less than 1"
+
+
+def test_both_lifecycles_report_status_in_their_delivery_stage():
+    for name, stage in (("pmbok-waterfall", "execution"), ("stage-gate", "development")):
+        lifecycle = load_lifecycle(name).lifecycle
+        assert [s.key for s in lifecycle.stages if s.reporting] == [stage]
+        assert lifecycle.stage(stage).exception_gate.approvers == ("sponsor",)

@@ -1,0 +1,209 @@
+"""A status update from the project manager: checked, then turned into earned value and RAG.
+
+Pure code shared by `pmo status` (which checks before it resumes the run, so bad input
+changes nothing) and the lifecycle flow (which checks again: the Resume form's input is
+validated by Prefect's server against the form's schema only).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from pmo import evm
+from pmo.analysis import LEVEL_SCORE
+from pmo.brief import Level, ProjectBrief
+from pmo.errors import StatusRefused
+from process_library.schema import Rag, Tolerances
+
+
+@dataclass(frozen=True)
+class ReportedRisk:
+    """A new risk the project manager reports with an update."""
+
+    description: str
+    probability: Level = "medium"
+    impact: Level = "medium"
+
+    @property
+    def score(self) -> int:
+        return LEVEL_SCORE[self.probability] * LEVEL_SCORE[self.impact]
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What the project manager reports: progress per work package (by number or name),
+    cost to date, the forecast, commentary, new risks and issues."""
+
+    as_of: date
+    progress: dict[str, float]
+    actual_cost: Decimal
+    forecast_finish: date
+    forecast_cost: Decimal
+    scope_change_percent: float = 0.0
+    quality_shortfall_percent: float = 0.0
+    benefits_shortfall_percent: float = 0.0
+    commentary: str = ""
+    note: str = ""
+    risks: tuple[ReportedRisk, ...] = ()
+    issues: tuple[str, ...] = ()
+    complete: bool = False
+
+
+def work_packages(brief: ProjectBrief) -> list[str]:
+    """The work packages progress is reported against: the deliverables (the brief's
+    in-scope items, numbered as in the deliverables register), or the project as one."""
+    return list(brief.scope_in) or [brief.name]
+
+
+def resolve_progress(progress: dict[str, float], packages: list[str]) -> dict[str, float]:
+    """Progress keyed by work package name; a key is a package's number or its name."""
+    by_name = {name.casefold(): name for name in packages}
+    resolved: dict[str, float] = {}
+    for key, percent in progress.items():
+        text = str(key).strip()
+        if text.isdigit() and 1 <= int(text) <= len(packages):
+            name = packages[int(text) - 1]
+        elif text.casefold() in by_name:
+            name = by_name[text.casefold()]
+        else:
+            raise StatusRefused(
+                f"progress[{text}]",
+                f"no work package {text!r}; give its number (1 to {len(packages)}) or its name",
+            )
+        resolved[name] = percent
+    return resolved
+
+
+def check_update(
+    update: StatusUpdate,
+    *,
+    brief: ProjectBrief,
+    previous: dict[str, float],
+    previous_as_of: date | None,
+) -> dict[str, float]:
+    """Refuse an update a project manager could not mean; returns the progress of every
+    work package after it (packages not reported keep their last percent).
+
+    Percent complete must lie in 0 to 100 and may go back only with a note saying why;
+    costs cannot be negative; the forecast cannot finish before the project starts.
+    """
+    progress = resolve_progress(update.progress, work_packages(brief))
+    for name, percent in progress.items():
+        if not 0 <= percent <= 100:
+            raise StatusRefused(
+                f"progress[{name}]", f"percent complete {percent:g} is outside 0 to 100"
+            )
+        before = previous.get(name, 0.0)
+        if percent < before and not update.note.strip():
+            raise StatusRefused(
+                f"progress[{name}]",
+                f"percent complete went back from {before:g} to {percent:g}; "
+                "give a note saying why",
+            )
+    for name in ("actual_cost", "forecast_cost"):
+        if getattr(update, name) < 0:
+            raise StatusRefused(name, f"{getattr(update, name)} is negative; a cost cannot be")
+    for name in ("scope_change_percent", "quality_shortfall_percent", "benefits_shortfall_percent"):
+        if not 0 <= getattr(update, name) <= 100:
+            raise StatusRefused(name, f"{getattr(update, name):g} is outside 0 to 100")
+    if update.forecast_finish < brief.start_date:
+        raise StatusRefused(
+            "forecast_finish",
+            f"{update.forecast_finish} is before the project's start {brief.start_date}",
+        )
+    if update.as_of < brief.start_date:
+        raise StatusRefused("as_of", f"{update.as_of} is before the project's start")
+    if previous_as_of is not None and update.as_of < previous_as_of:
+        raise StatusRefused(
+            "as_of", f"{update.as_of} is before the last update's date {previous_as_of}"
+        )
+    for index, risk in enumerate(update.risks, start=1):
+        if not risk.description.strip():
+            raise StatusRefused(f"risks[{index}]", "a risk needs a description")
+    return {name: previous.get(name, 0.0) for name in work_packages(brief)} | progress
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """An update's figures: progress, earned value, each dimension's RAG, the breaches."""
+
+    progress: dict[str, float]
+    percent_complete: float
+    figures: evm.EarnedValue
+    statuses: list[evm.DimensionStatus]
+    overall: evm.Colour
+    breaches: list[evm.DimensionStatus] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return all(p >= 100 for p in self.progress.values())
+
+
+def assess(
+    update: StatusUpdate,
+    *,
+    brief: ProjectBrief,
+    progress: dict[str, float],
+    risks_so_far: list[int],
+    tolerances: Tolerances,
+    rag: Rag,
+) -> Assessment:
+    """Earned value from the checked progress, and RAG against the tolerances in force.
+
+    `risks_so_far` are the scores of the risks reported with earlier updates; the
+    brief's risks count too.
+    """
+    percent = round(evm.weighted_complete(progress), 2)
+    figures = evm.earned_value(
+        budget=brief.budget,
+        start=brief.start_date,
+        end=brief.target_end_date,
+        as_of=update.as_of,
+        percent_complete=percent,
+        actual_cost=update.actual_cost,
+    )
+    scores = [
+        *(LEVEL_SCORE[r.probability] * LEVEL_SCORE[r.impact] for r in brief.risks),
+        *risks_so_far,
+        *(r.score for r in update.risks),
+    ]
+    forecast = evm.Forecast(
+        finish=update.forecast_finish,
+        cost=update.forecast_cost,
+        scope_percent=update.scope_change_percent,
+        quality_percent=update.quality_shortfall_percent,
+        benefits_percent=update.benefits_shortfall_percent,
+        risk_score=max(scores, default=0),
+    )
+    variances = evm.forecast_variances(forecast, figures, brief.start_date, brief.target_end_date)
+    statuses = evm.rag_status(variances, tolerances, rag)
+    return Assessment(
+        progress, percent, figures, statuses, evm.overall(statuses), evm.breaches(statuses)
+    )
+
+
+def parse_tolerances(text: str, current: Tolerances) -> Tolerances:
+    """New tolerances given with an exception gate's go: `cost_percent: 25, time_percent: 15`.
+
+    Dimensions not named keep their current tolerance; ValueError names what is wrong.
+    """
+    values = current.model_dump()
+    for part in text.replace(";", ",").replace("\n", ",").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition(":") if ":" in part else part.partition("=")
+        name = name.strip()
+        if not sep or name not in values:
+            known = ", ".join(values)
+            raise ValueError(f"'{part.strip()}' is not 'tolerance: value' (tolerances: {known})")
+        try:
+            values[name] = float(value) if name != "risk_score" else int(value)
+        except ValueError:
+            raise ValueError(f"{name}: '{value.strip()}' is not a number") from None
+    try:
+        return Tolerances.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ValueError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}") from None
