@@ -1,0 +1,128 @@
+"""What the audit ledger covers, as data, and the canonical form of an audited row.
+
+A table or column joins the audit by a line in `AUDITED`, never by code. The canonical
+form is what makes a row hash the same when it was just written and when it is read back
+later, on SQLite or PostgreSQL.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import FromClause, Select, Table, select
+
+from pmo.store.models import Base
+
+
+@dataclass(frozen=True)
+class Audited:
+    """How one table is audited: its columns, and how a row leads to its project."""
+
+    label: str  # what an auditor calls one row: "gate decision"
+    column_names: str  # space-separated
+    # "<foreign key column> <table it points to>", one step towards `projects`; "" on projects.
+    parent_link: str = ""
+    columns: tuple[str, ...] = field(init=False)
+    parent: tuple[str, str] | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(self.column_names.split()))
+        link = self.parent_link.split()
+        object.__setattr__(self, "parent", (link[0], link[1]) if link else None)
+
+
+AUDITED: dict[str, Audited] = {
+    "projects": Audited(
+        "project",
+        "key name lifecycle lifecycle_version lifecycle_definition tier status current_stage "
+        "budget currency project_manager_email brief flow_run_id created_at closed_at "
+        "close_reason",
+    ),
+    "stage_runs": Audited(
+        "stage run",
+        "project_id stage_key stage_name attempt status started_at finished_at",
+        "project_id projects",
+    ),
+    # Not resume_turn_until: a turn taken for a few seconds by every `pmo approve`.
+    "gates": Audited(
+        "gate",
+        "project_id stage_run_id gate_key gate_name status round outcome flow_run_id opened_at "
+        "round_opened_at decided_at wrong_codes locked_at escalated_at",
+        "project_id projects",
+    ),
+    "gate_decisions": Audited(
+        "gate decision",
+        "gate_id round response_key approver_email roles decision comment conditions accepted "
+        "refusal_reason refusal_kind channel flow_run_id received_at",
+        "gate_id gates",
+    ),
+    "documents": Audited(
+        "document",
+        "project_id stage_run_id idempotency_key document_key title version markdown_path "
+        "docx_path sha256 markdown_sha256 artifact_key created_at",
+        "project_id projects",
+    ),
+    # Not claimed_at: held while one submission reaches the run; used_at records the use.
+    "approval_codes": Audited(
+        "approval code",
+        "gate_id round approver_email code_hash issued_at used_at",
+        "gate_id gates",
+    ),
+}
+
+TABLES: dict[str, Table] = {name: Base.metadata.tables[name] for name in AUDITED}
+# One commit's entries in the order a reader expects: a project before its gates.
+TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+
+
+def audited_table(table: object) -> str | None:
+    """The name of an audited table; None for any other, including another app's namesake."""
+    name = getattr(table, "name", "")
+    return name if TABLES.get(name) is table else None
+
+
+def audited_rows(table_name: str, ids: Iterable[int] | None = None) -> Select[Any]:
+    """Select `id`, the audited columns and `project_key` of a table's rows."""
+    table = TABLES[table_name]
+    joined: FromClause = table
+    current, spec = table, AUDITED[table_name]
+    while spec.parent is not None:
+        column, parent_name = spec.parent
+        parent = TABLES[parent_name]
+        joined = joined.outerjoin(parent, current.c[column] == parent.c.id)
+        current, spec = parent, AUDITED[parent_name]
+    columns = [table.c.id, *(table.c[c] for c in AUDITED[table_name].columns)]
+    query = select(*columns, current.c.key.label("project_key")).select_from(joined)
+    return query if ids is None else query.where(table.c.id.in_(list(ids)))
+
+
+def canonical_value(value: Any) -> Any:
+    """A column value as JSON, identical whether it was just written or read back."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, datetime):
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal | float):
+        # 250000, 250000.0 and 250000.00 are one budget; "f" keeps exponents out.
+        number = Decimal(str(value)).normalize()
+        return format(number, "f") if number else "0"
+    if isinstance(value, dict | list):
+        # A whole brief or lifecycle is kept as its digest: tamper-evident, yet small.
+        return "sha256:" + hashlib.sha256(canonical_json(value).encode()).hexdigest()
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_payload(row: Mapping[str, Any], columns: Iterable[str]) -> str:
+    """The audited columns of a row as canonical JSON: the text a ledger entry keeps."""
+    return canonical_json({column: canonical_value(row[column]) for column in columns})
