@@ -31,7 +31,6 @@ from pmo.store.audited import (
     TABLES,
     audited_rows,
     audited_table,
-    canonical_json,
     canonical_payload,
     canonical_value,
 )
@@ -65,9 +64,10 @@ def entry_hash(
     payload: str,
 ) -> str:
     """The hash that binds an entry's content to its place in the chain."""
-    fields = [seq, prev_hash, project_key, table_name, row_id, action]
-    text = canonical_json([*fields, canonical_value(recorded_at), payload])
-    return hashlib.sha256(text.encode()).hexdigest()
+    # Fields joined by a unit separator: none can hold one (JSON escapes it in the payload).
+    moment = canonical_value(recorded_at)
+    fields = (str(seq), prev_hash, project_key or "", table_name, str(row_id), action, moment)
+    return hashlib.sha256("\x1f".join((*fields, payload)).encode()).hexdigest()
 
 
 def ledger_head(session_or_connection: Session | Connection) -> LedgerHead | None:

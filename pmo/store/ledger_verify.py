@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from pmo.store.audited import AUDITED, TABLE_ORDER, audited_rows, canonical_payload
+from pmo.store.audited import AUDITED, TABLE_ORDER, audited_rows, canonical_values, raw_column
 from pmo.store.ledger import GENESIS, LEDGER, LedgerHead, entry_hash
 
 STREAM = {"yield_per": 5000}
@@ -40,15 +40,22 @@ class LedgerProblem:
         return self.message
 
 
-@dataclass
-class _Snapshot:
-    """The latest ledger entry of one audited row."""
+# The latest ledger entry of one audited row: (seq, project key, action, payload, intact).
+_Snapshot = tuple[int, str | None, str, str, bool]
+Snapshots = dict[str, dict[int, _Snapshot]]  # table -> row id -> its latest entry
 
-    seq: int
-    project_key: str | None
-    action: str
-    payload: str
-    intact: bool
+# The ledger's columns in the order _check_chain unpacks them.
+ENTRY_FIELDS = (
+    "seq",
+    "prev_hash",
+    "project_key",
+    "table_name",
+    "row_id",
+    "action",
+    "recorded_at",
+    "payload",
+    "hash",
+)
 
 
 def verify_ledger(session: Session, *, head: LedgerHead | None = None) -> list[LedgerProblem]:
@@ -62,7 +69,7 @@ def verify_ledger(session: Session, *, head: LedgerHead | None = None) -> list[L
     if head is not None and (problem := check_head(session, head)) is not None:
         problems.append(problem)
     for name in sorted(AUDITED, key=TABLE_ORDER.__getitem__):
-        problems.extend(_check_rows(connection, name, snapshots.get(name, {})))
+        problems.extend(_check_rows(connection, name, snapshots[name]))
     return problems
 
 
@@ -79,123 +86,129 @@ def check_head(session: Session, head: LedgerHead) -> LedgerProblem | None:
     )
 
 
-def _entry_place(entry: Any) -> str:
-    label = AUDITED[entry.table_name].label if entry.table_name in AUDITED else entry.table_name
-    project = f" of project {entry.project_key}" if entry.project_key else ""
-    return f"{label} {entry.row_id}{project}"
-
-
-Snapshots = dict[str, dict[int, _Snapshot]]  # table -> row id -> its latest entry
+def _place(table: str, row_id: int, project_key: str | None) -> str:
+    label = AUDITED[table].label if table in AUDITED else f"{table} row"
+    return f"{label} {row_id}" + (f" of project {project_key}" if project_key else "")
 
 
 def _check_chain(connection: Connection) -> tuple[list[LedgerProblem], Snapshots]:
+    # Rows are unpacked as tuples and hashed in one tight loop: this is the 200,000 entries.
     problems: list[LedgerProblem] = []
-    snapshots: Snapshots = {}
-    expected_seq, prev_hash = 1, GENESIS
-    query = select(LEDGER).order_by(LEDGER.c.seq)
-    for entry in connection.execution_options(**STREAM).execute(query):
-        if entry.seq != expected_seq:
-            gap = (
-                f"ledger entry {expected_seq} is missing"
-                if entry.seq == expected_seq + 1
-                else f"ledger entries {expected_seq} to {entry.seq - 1} are missing"
-            )
-            problems.append(
-                LedgerProblem("entry-missing", f"{gap}: deleted from the ledger", seq=expected_seq)
-            )
-        elif entry.prev_hash != prev_hash:
-            problems.append(
-                LedgerProblem(
-                    "chain-broken",
-                    f"ledger entry {entry.seq} ({_entry_place(entry)}) does not follow entry "
-                    f"{entry.seq - 1}: the ledger was rewritten from there",
-                    seq=entry.seq,
-                    table=entry.table_name,
-                    row_id=entry.row_id,
-                    project_key=entry.project_key,
+    snapshots: Snapshots = {name: {} for name in AUDITED}
+    expected, previous = 1, GENESIS
+    query = select(*(raw_column(LEDGER.c[name]) for name in ENTRY_FIELDS)).order_by(LEDGER.c.seq)
+    for partition in connection.execution_options(**STREAM).execute(query).partitions():
+        for seq, prev_hash, key, table, row_id, action, recorded_at, payload, stored in partition:
+            if seq != expected:
+                gap = (
+                    f"ledger entry {expected} is missing"
+                    if seq == expected + 1
+                    else f"ledger entries {expected} to {seq - 1} are missing"
                 )
-            )
-        intact = entry.hash == entry_hash(
-            seq=entry.seq,
-            prev_hash=entry.prev_hash,
-            project_key=entry.project_key,
-            table_name=entry.table_name,
-            row_id=entry.row_id,
-            action=entry.action,
-            recorded_at=entry.recorded_at,
-            payload=entry.payload,
-        )
-        if not intact:
-            problems.append(
-                LedgerProblem(
-                    "entry-edited",
-                    f"ledger entry {entry.seq} ({_entry_place(entry)}) was edited after it was "
-                    "written: its content no longer matches its hash",
-                    seq=entry.seq,
-                    table=entry.table_name,
-                    row_id=entry.row_id,
-                    project_key=entry.project_key,
+                problems.append(
+                    LedgerProblem("entry-missing", f"{gap}: deleted from the ledger", seq=expected)
                 )
+            elif prev_hash != previous:
+                problems.append(
+                    LedgerProblem(
+                        "chain-broken",
+                        f"ledger entry {seq} ({_place(table, row_id, key)}) does not follow "
+                        f"entry {seq - 1}: the ledger was rewritten from there",
+                        seq,
+                        table,
+                        row_id,
+                        key,
+                    )
+                )
+            intact = stored == entry_hash(
+                seq=seq,
+                prev_hash=prev_hash,
+                project_key=key,
+                table_name=table,
+                row_id=row_id,
+                action=action,
+                recorded_at=recorded_at,
+                payload=payload,
             )
-        snapshots.setdefault(entry.table_name, {})[entry.row_id] = _Snapshot(
-            entry.seq, entry.project_key, entry.action, entry.payload, intact
-        )
-        expected_seq, prev_hash = entry.seq + 1, entry.hash
+            if not intact:
+                problems.append(
+                    LedgerProblem(
+                        "entry-edited",
+                        f"ledger entry {seq} ({_place(table, row_id, key)}) was edited after "
+                        "it was written: its content no longer matches its hash",
+                        seq,
+                        table,
+                        row_id,
+                        key,
+                    )
+                )
+            rows = snapshots.get(table)
+            if rows is None:
+                rows = snapshots[table] = {}
+            rows[row_id] = (seq, key, action, payload, intact)
+            expected, previous = seq + 1, stored
     return problems, snapshots
 
 
 def _check_rows(
     connection: Connection, name: str, snapshots: dict[int, _Snapshot]
 ) -> list[LedgerProblem]:
-    spec = AUDITED[name]
+    """Compare each row of an audited table with its latest snapshot; `snapshots` is used up."""
+    columns = AUDITED[name].columns
     problems: list[LedgerProblem] = []
-    seen: set[int] = set()
-    for row in connection.execution_options(**STREAM).execute(audited_rows(name)):
-        seen.add(row.id)
-        place = f"{spec.label} {row.id}" + (
-            f" of project {row.project_key}" if row.project_key else ""
-        )
-        snapshot = snapshots.get(row.id)
-        found = {"table": name, "row_id": row.id, "project_key": row.project_key}
-        if snapshot is None or snapshot.action == "delete":
-            why = (
-                "is not on the ledger"
-                if snapshot is None
-                else f"is back in its table after ledger entry {snapshot.seq} recorded its deletion"
-            )
-            problems.append(
-                LedgerProblem(
-                    "row-unrecorded",
-                    f"{place} {why}: it was written outside the application",
-                    **found,
+    for partition in (
+        connection.execution_options(**STREAM).execute(audited_rows(name)).partitions()
+    ):
+        for row in partition:
+            row_id, key = row[0], row[-1]
+            snapshot = snapshots.pop(row_id, None)
+            if snapshot is None or snapshot[2] == "delete":
+                why = (
+                    "is not on the ledger"
+                    if snapshot is None
+                    else f"is back in its table after ledger entry {snapshot[0]} recorded "
+                    "its deletion"
                 )
-            )
-            continue
-        if not snapshot.intact:
-            continue  # its entry was edited, already reported; nothing trustworthy to compare
-        payload = canonical_payload(row._mapping, spec.columns)
-        if payload != snapshot.payload:
-            changes = _changes(json.loads(snapshot.payload), json.loads(payload))
-            problems.append(
-                LedgerProblem(
-                    "row-edited",
-                    f"{place} was edited after ledger entry {snapshot.seq}: {changes}",
-                    seq=snapshot.seq,
-                    **found,
+                problems.append(
+                    LedgerProblem(
+                        "row-unrecorded",
+                        f"{_place(name, row_id, key)} {why}: it was written outside the "
+                        "application",
+                        None,
+                        name,
+                        row_id,
+                        key,
+                    )
                 )
-            )
-    for row_id, snapshot in snapshots.items():
-        if row_id not in seen and snapshot.action != "delete":
-            project = f" of project {snapshot.project_key}" if snapshot.project_key else ""
+                continue
+            seq, _, _, recorded, intact = snapshot
+            if not intact:
+                continue  # its entry was edited, already reported; nothing to compare with
+            payload = canonical_values(columns, row[1:-1])
+            if payload != recorded:
+                changes = _changes(json.loads(recorded), json.loads(payload))
+                problems.append(
+                    LedgerProblem(
+                        "row-edited",
+                        f"{_place(name, row_id, key)} was edited after ledger entry {seq}: "
+                        f"{changes}",
+                        seq,
+                        name,
+                        row_id,
+                        key,
+                    )
+                )
+    for row_id, (seq, key, action, _, _) in sorted(snapshots.items()):
+        if action != "delete":
             problems.append(
                 LedgerProblem(
                     "row-deleted",
-                    f"{spec.label} {row_id}{project} was deleted; ledger entry {snapshot.seq} "
-                    "is its last record",
-                    seq=snapshot.seq,
-                    table=name,
-                    row_id=row_id,
-                    project_key=snapshot.project_key,
+                    f"{_place(name, row_id, key)} was deleted; ledger entry {seq} is its last "
+                    "record",
+                    seq,
+                    name,
+                    row_id,
+                    key,
                 )
             )
     return problems
