@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from pmo.approvals import claim_code, record_answer, send_approval_request
 from pmo.gatekeeping import Answer
@@ -15,7 +15,7 @@ from pmo.mail import compose_message
 from pmo.store import session_scope
 from pmo.store.ledger import GENESIS, LEDGER, LedgerHead, entry_hash, ledger_head
 from pmo.store.ledger_verify import verify_ledger
-from pmo.store.models import Gate, GateDecision, Project, utcnow
+from pmo.store.models import DocumentRecord, Gate, GateDecision, Project, utcnow
 from pmo.store.records import mark_decided
 from tests.factories import make_brief
 from tests.project_record import LIFECYCLE, at_gate, run_documents, write
@@ -142,6 +142,22 @@ def test_an_orm_update_statement_is_on_the_ledger(store_url):
     last = entries()[-1]
     assert (last.table_name, last.row_id, last.action) == ("gates", ids["gate"], "update")
     assert '"escalated_at":null' not in last.payload
+    assert problems() == []
+
+
+def test_rows_the_application_deletes_are_on_the_ledger_as_deleted(store_url):
+    ids = decide_first_gate()
+    second = write(make_brief(), STAGE, 1, "raid-log")
+    with session_scope() as session:
+        session.delete(session.get(DocumentRecord, ids["doc"]))
+    with session_scope() as session:
+        session.execute(delete(DocumentRecord).where(DocumentRecord.id == second.id))
+    deleted = [e for e in entries() if e.action == "delete"]
+    assert [(e.table_name, e.row_id, e.project_key) for e in deleted] == [
+        ("documents", ids["doc"], "APOLLO"),
+        ("documents", second.id, "APOLLO"),
+    ]
+    assert '"document_key":"raid-log"' in deleted[1].payload
     assert problems() == []
 
 
