@@ -30,7 +30,8 @@ class Audited:
     parent: tuple[str, str] | None = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "columns", tuple(self.column_names.split()))
+        # Sorted, as in the canonical JSON, so a row's values go into it in the order read.
+        object.__setattr__(self, "columns", tuple(sorted(self.column_names.split())))
         link = self.parent_link.split()
         object.__setattr__(self, "parent", (link[0], link[1]) if link else None)
 
@@ -149,16 +150,33 @@ def canonical_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def canonical_payload(row: Mapping[str, Any], columns: Sequence[str]) -> str:
+def canonical_payload(row: Mapping[str, Any], columns: Iterable[str]) -> str:
     """The audited columns of a row as canonical JSON: the text a ledger entry keeps."""
-    return canonical_values(columns, [row[column] for column in columns])
+    return canonical_json({column: canonical_value(row[column]) for column in columns})
 
 
-def canonical_values(columns: Sequence[str], values: Sequence[Any]) -> str:
-    """`canonical_payload` of values given in the order of `columns` (the fast path)."""
-    as_is = _AS_IS
-    snapshot = {
-        column: value if type(value) in as_is else canonical_value(value)
-        for column, value in zip(columns, values, strict=True)
-    }
-    return _ENCODER.encode(snapshot)
+def _needs_converting(table_name: str) -> tuple[int, ...]:
+    table = TABLES[table_name]
+    plain = (str, int, bool)
+    return tuple(
+        position
+        for position, column in enumerate(AUDITED[table_name].columns)
+        if table.c[column].type.python_type not in plain
+    )
+
+
+# Per table, the positions of the columns whose values are not already JSON (times,
+# amounts, documents): the only ones `row_payload` must convert.
+_CONVERTED = {name: _needs_converting(name) for name in AUDITED}
+_IN_ORDER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def row_payload(table_name: str, values: Sequence[Any]) -> str:
+    """`canonical_payload` of a row as `audited_rows` reads it, without its id and project
+    key: the fast path, for verification reads every audited row."""
+    columns = AUDITED[table_name].columns
+    snapshot = dict(zip(columns, values, strict=True))
+    for position in _CONVERTED[table_name]:
+        if (value := values[position]) is not None:
+            snapshot[columns[position]] = canonical_value(value)
+    return _IN_ORDER.encode(snapshot)  # columns are sorted already

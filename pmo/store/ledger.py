@@ -33,6 +33,7 @@ from pmo.store.audited import (
     audited_table,
     canonical_payload,
     canonical_value,
+    row_payload,
 )
 from pmo.store.models import LedgerEntry, utcnow
 
@@ -189,9 +190,7 @@ def _note_statement_rows(state: ORMExecuteState) -> Any:
         if row_id not in rows_after:
             payload = {c: row._mapping[c] for c in columns}
             noted.setdefault((name, row_id), _Noted()).deleted_payload = payload
-        elif canonical_payload(row._mapping, columns) != canonical_payload(
-            rows_after[row_id]._mapping, columns
-        ):
+        elif row_payload(name, row[1:-1]) != row_payload(name, rows_after[row_id][1:-1]):
             noted.setdefault((name, row_id), _Noted())
     return result
 
@@ -245,7 +244,7 @@ def _append_entries(connection: Connection, noted: Mapping[tuple[str, int], _Not
             note, row = noted[(name, row_id)], current.get(row_id)
             if row is not None:
                 action: Action = "insert" if note.inserted else "update"
-                payload = canonical_payload(row._mapping, columns)
+                payload = row_payload(name, row[1:-1])
                 key = row.project_key
             elif note.deleted_payload is not None and not note.inserted:
                 action = "delete"

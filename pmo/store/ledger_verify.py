@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from pmo.store.audited import AUDITED, TABLE_ORDER, audited_rows, canonical_values, raw_column
+from pmo.store.audited import AUDITED, TABLE_ORDER, audited_rows, raw_column, row_payload
 from pmo.store.ledger import GENESIS, LEDGER, LedgerHead, entry_hash
 
 STREAM = {"yield_per": 5000}
@@ -154,7 +154,6 @@ def _check_rows(
     connection: Connection, name: str, snapshots: dict[int, _Snapshot]
 ) -> list[LedgerProblem]:
     """Compare each row of an audited table with its latest snapshot; `snapshots` is used up."""
-    columns = AUDITED[name].columns
     problems: list[LedgerProblem] = []
     for partition in (
         connection.execution_options(**STREAM).execute(audited_rows(name)).partitions()
@@ -184,7 +183,7 @@ def _check_rows(
             seq, _, _, recorded, intact = snapshot
             if not intact:
                 continue  # its entry was edited, already reported; nothing to compare with
-            payload = canonical_values(columns, row[1:-1])
+            payload = row_payload(name, row[1:-1])
             if payload != recorded:
                 changes = _changes(json.loads(recorded), json.loads(payload))
                 problems.append(
