@@ -25,13 +25,15 @@ _references: dict[Path, tuple[tuple[int, int], bytes]] = {}
 
 @dataclass(frozen=True)
 class DocumentHeader:
-    """What the page header of every page says: which project, document, version, stage."""
+    """What the page header of every page says: which project, document, version, stage.
+
+    A document of no one project (the portfolio audit) leaves stage and lifecycle empty."""
 
     project: str
     document: str
     version: str
-    stage: str
-    lifecycle: str
+    stage: str = ""
+    lifecycle: str = ""
 
     def line(self) -> str:
         """One line: `Atlas · Project charter v2 · Stage: Initiating · PRINCE2 1.0`."""
@@ -39,7 +41,8 @@ class DocumentHeader:
         if version[:1].isdigit():
             version = f"v{version}"
         document = f"{self.document} {version}" if version else self.document
-        return " · ".join((self.project, document, f"Stage: {self.stage}", self.lifecycle))
+        stage = f"Stage: {self.stage}" if self.stage else ""
+        return " · ".join(part for part in (self.project, document, stage, self.lifecycle) if part)
 
 
 def markdown_to_docx(
@@ -114,7 +117,7 @@ def _write_properties(document: Document, header: DocumentHeader) -> None:
     for name, value in (
         ("title", header.document),
         ("subject", header.project),
-        ("keywords", f"{header.stage}; {header.lifecycle}"),
+        ("keywords", "; ".join(part for part in (header.stage, header.lifecycle) if part)),
         ("version", header.version),
         ("comments", header.line()),
         ("last_modified_by", "pmo-flows"),
