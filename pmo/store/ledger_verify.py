@@ -5,6 +5,8 @@ Reads everything in streamed batches of plain rows (no ORM objects), so a ledger
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,18 +64,19 @@ def verify_ledger(session: Session, *, head: LedgerHead | None = None) -> list[L
     """Every problem with the ledger and the audited rows; empty when all is in order.
 
     `head` is a head recorded at an earlier audit: the chain must still contain it, which
-    catches entries removed from the end of the ledger.
+    catches entries removed from the end of the ledger. What is checked is the store as
+    committed when the check starts, whatever is written meanwhile.
     """
-    connection = session.connection()
-    problems, snapshots = _check_chain(connection)
-    if head is not None and (problem := check_head(session, head)) is not None:
-        problems.append(problem)
-    for name in sorted(AUDITED, key=TABLE_ORDER.__getitem__):
-        problems.extend(_check_rows(connection, name, snapshots[name]))
+    with _one_instant(session) as connection:
+        problems, snapshots = _check_chain(connection)
+        if head is not None and (problem := check_head(connection, head)) is not None:
+            problems.append(problem)
+        for name in sorted(AUDITED, key=TABLE_ORDER.__getitem__):
+            problems.extend(_check_rows(connection, name, snapshots[name]))
     return problems
 
 
-def check_head(session: Session, head: LedgerHead) -> LedgerProblem | None:
+def check_head(session: Session | Connection, head: LedgerHead) -> LedgerProblem | None:
     """None if the entry `head` names is still on the ledger, unchanged."""
     stored = session.scalar(select(LEDGER.c.hash).where(LEDGER.c.seq == head.seq))
     if stored == head.hash:
@@ -86,9 +89,33 @@ def check_head(session: Session, head: LedgerHead) -> LedgerProblem | None:
     )
 
 
+@contextmanager
+def _one_instant(session: Session) -> Iterator[Connection]:
+    """A connection of its own whose reads all see the store as of one instant.
+
+    Otherwise a writer committing between reading the ledger and reading a table would
+    show its new row as "not on the ledger". PostgreSQL's READ COMMITTED takes a snapshot
+    per statement, so ask for REPEATABLE READ; pysqlite begins no transaction for reads, so
+    begin one: in WAL mode it keeps its snapshot until it ends.
+    """
+    with session.get_bind().connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
 def _place(table: str, row_id: int, project_key: str | None) -> str:
-    label = AUDITED[table].label if table in AUDITED else f"{table} row"
-    return f"{label} {row_id}" + (f" of project {project_key}" if project_key else "")
+    spec = AUDITED.get(table)
+    if spec is None:
+        return f"{table} row {row_id}" + (f" of project {project_key}" if project_key else "")
+    if spec.parent is None:  # the project itself
+        return f"{spec.label} {project_key or '?'} (row {row_id})"
+    return f"{spec.label} {row_id}" + (f" of project {project_key}" if project_key else "")
 
 
 def _check_chain(connection: Connection) -> tuple[list[LedgerProblem], Snapshots]:

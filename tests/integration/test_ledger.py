@@ -169,6 +169,14 @@ def test_a_decision_edited_in_the_database_is_reported_with_its_project(store_ur
     assert problem.endswith("decision 'go' → 'kill'")
 
 
+def test_a_budget_raised_in_the_database_is_reported_on_its_project(store_url):
+    ids = decide_first_gate()
+    sql("UPDATE projects SET budget = 990000 WHERE id = :id", id=ids["project"])
+    (problem,) = problems()
+    assert problem.startswith(f"project APOLLO (row {ids['project']}) was edited after ledger")
+    assert problem.endswith("budget '250000' → '990000'")
+
+
 def test_a_deleted_document_is_reported(store_url):
     ids = decide_first_gate()
     sql("DELETE FROM documents WHERE id = :id", id=ids["doc"])
@@ -284,8 +292,13 @@ def test_concurrent_threads_never_fork_the_chain(store_url):
     ]
     for thread in threads:
         thread.start()
+    # An audit while they write sees one consistent store: no false alarm.
+    seen: list[str] = []
+    while any(thread.is_alive() for thread in threads):
+        seen += problems()
     for thread in threads:
         thread.join()
+    assert seen == []
     _assert_one_chain(writes=workers * projects * 3)
 
 
