@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.documents import DocumentHeader, check_template, markdown_to_docx, render_markdown
+from pmo.documents import DocumentHeader, check_template
+from pmo.documents.output import write_document
 from pmo.dossier import build_dossier
 from pmo.errors import PmoInputError
-from pmo.files import write_atomically
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord
@@ -75,9 +75,11 @@ def write_document_version(
         charts_at=folder / stem,
         extra={"title": title, **(extra or {})},
     )
-    markdown = render_markdown(f"{template}.md.j2", dossier)
-    docx = markdown_to_docx(
-        markdown,
+    written = write_document(
+        folder,
+        stem,
+        template=f"{template}.md.j2",
+        context=dossier,
         header=DocumentHeader(
             project=f"{brief.key} · {brief.name}",
             document=title,
@@ -85,10 +87,7 @@ def write_document_version(
             stage=f"{stage.name} (attempt {attempt})",
             lifecycle=f"{lifecycle.lifecycle.name} @ {lifecycle.version}",
         ),
-        images_dir=folder,
     )
-    md_path = write_atomically(folder / f"{stem}.md", markdown.encode("utf-8"))
-    docx_path = write_atomically(folder / f"{stem}.docx", docx)
     record = DocumentRecord(
         project_id=project.id,
         stage_run_id=ensure_stage_run(session, project=project, stage=stage, attempt=attempt).id,
@@ -96,15 +95,15 @@ def write_document_version(
         document_key=document_key,
         title=title,
         version=version,
-        markdown_path=str(md_path),
-        docx_path=str(docx_path),
-        sha256=hashlib.sha256(docx).hexdigest(),
-        markdown_sha256=hashlib.sha256(markdown.encode("utf-8")).hexdigest(),
+        markdown_path=str(written.markdown_path),
+        docx_path=str(written.docx_path),
+        sha256=hashlib.sha256(written.docx).hexdigest(),
+        markdown_sha256=hashlib.sha256(written.markdown.encode("utf-8")).hexdigest(),
         artifact_key=f"{brief.key}-{document_key}".lower(),
     )
     session.add(record)
     session.flush()
-    return record, markdown
+    return record, written.markdown
 
 
 @dataclass(frozen=True)
