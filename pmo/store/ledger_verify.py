@@ -98,7 +98,12 @@ def _one_instant(session: Session) -> Iterator[Connection]:
     per statement, so ask for REPEATABLE READ; pysqlite begins no transaction for reads, so
     begin one: in WAL mode it keeps its snapshot until it ends.
     """
-    with session.get_bind().connect() as connection:
+    engine = session.get_bind()
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        # One connection per thread holds an in-memory database: nobody else can write it.
+        yield session.connection()
+        return
+    with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
         elif connection.dialect.name == "sqlite":
