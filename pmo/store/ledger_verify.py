@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -217,7 +217,7 @@ def _check_rows(
                 continue  # its entry was edited, already reported; nothing to compare with
             payload = row_payload(name, row[1:-1])
             if payload != recorded:
-                changes = _changes(json.loads(recorded), json.loads(payload))
+                changes = _changes(recorded, payload)
                 problems.append(
                     LedgerProblem(
                         "row-edited",
@@ -245,7 +245,15 @@ def _check_rows(
     return problems
 
 
-def _changes(recorded: dict[str, Any], current: dict[str, Any]) -> str:
+def _changes(recorded_payload: str, current_payload: str) -> str:
+    """Which columns differ, old → new."""
+    try:
+        recorded = json.loads(recorded_payload)
+    except ValueError:
+        recorded = None
+    if not isinstance(recorded, dict):  # an entry rewritten with a fresh hash
+        return "its ledger snapshot is not readable"
+    current = json.loads(current_payload)
     return ", ".join(
         f"{column} {recorded.get(column)!r} → {current.get(column)!r}"
         for column in sorted(current.keys() | recorded.keys())

@@ -240,17 +240,34 @@ def test_an_edited_ledger_entry_is_reported_with_its_row_and_project(store_url):
     ]
 
 
-def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_chain_after_it(store_url):
-    decide_first_gate()
-    entry = entries()[2]
-    payload = entry.payload.replace('"status":', '"status":"x","was":')
+def rewrite_entry(entry, payload: str) -> None:
+    """Replace an entry's payload and give it the hash that matches, as a forger would."""
     fields = {c: getattr(entry, c) for c in ("seq", "prev_hash", "project_key", "table_name")}
     fields |= {"row_id": entry.row_id, "action": entry.action, "recorded_at": entry.recorded_at}
     forged = entry_hash(**fields, payload=payload)
-    sql("UPDATE audit_ledger SET payload = :p, hash = :h WHERE seq = 3", p=payload, h=forged)
-    assert any(
-        p.startswith("ledger entry 4 ") and "does not follow entry 3" in p for p in problems()
+    sql(
+        "UPDATE audit_ledger SET payload = :p, hash = :h WHERE seq = :s",
+        p=payload,
+        h=forged,
+        s=entry.seq,
     )
+
+
+def test_an_entry_rewritten_with_a_fresh_hash_breaks_the_chain_after_it(store_url):
+    ids = decide_first_gate()
+    chain = entries()
+    (decision,) = [e for e in chain if e.table_name == "gate_decisions"]
+    rewrite_entry(decision, "not json")
+    found = problems()
+    assert any(
+        p.startswith(f"ledger entry {decision.seq + 1} ")
+        and f"does not follow entry {decision.seq}" in p
+        for p in found
+    )
+    assert (
+        f"gate decision {ids['decision']} of project APOLLO was edited after ledger entry "
+        f"{decision.seq}: its ledger snapshot is not readable"
+    ) in found
 
 
 def test_a_truncated_ledger_is_caught_by_the_head_kept_at_the_last_audit(store_url):
