@@ -16,10 +16,10 @@ from pydantic import Field, create_model
 from pmo.brief import ProjectBrief
 from pmo.criteria import scorecard
 from pmo.events import emit_gate_event
-from pmo.gatekeeping import Answer, gate_approvers
+from pmo.gatekeeping import Answer, GateSite, gate_approvers
 from pmo.settings import get_settings
 from process_library.loader import LoadedLifecycle
-from process_library.schema import Gate, Stage
+from process_library.schema import ExceptionGate, Gate, Stage
 from tasks.documents import DocumentRef, render_document
 from tasks.gates import Verdict, decide_gate, open_gate, read_gate_standing, record_gate_answer
 from tasks.notify import notify_approvers
@@ -30,10 +30,24 @@ DECISION_HELP = {
     "hold": "hold: stop here until a new decision",
     "kill": "kill: cancel the project",
 }
+EXCEPTION_HELP = {
+    "go": "go: continue the stage with the tolerances given under conditions",
+    "recycle": "recycle: go back and re-plan",
+    "hold": "hold: stop here until a new decision",
+    "kill": "kill: cancel the project",
+}
 
 
 def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunInput]:
     """The Resume form of this gate: its approvers and decisions as dropdowns."""
+    exception = isinstance(gate, ExceptionGate)
+    help = EXCEPTION_HELP if exception else DECISION_HELP
+    conditions = (
+        "New tolerances with a go, e.g. 'cost_percent: 25, time_percent: 15' "
+        "(those not named stay as they are)."
+        if exception
+        else "Conditions attached to a go, for the next stage."
+    )
     form = create_model(
         "GateAnswer",
         __base__=RunInput,
@@ -43,14 +57,11 @@ def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunI
         ),
         decision=(
             Literal[tuple(gate.decisions)],
-            Field(description="; ".join(DECISION_HELP[d] for d in gate.decisions)),
+            Field(description="; ".join(help[d] for d in gate.decisions)),
         ),
         code=(str, Field(description="The one-time approval code from your email.")),
         comment=(str, Field(default="", description="Why you decided so; goes on the record.")),
-        conditions=(
-            str,
-            Field(default="", description="Conditions attached to a go, for the next stage."),
-        ),
+        conditions=(str, Field(default="", description=conditions)),
     )
     return form.with_initial_data(description=description)
 
@@ -79,7 +90,7 @@ def hold_gate(
 ) -> Verdict:
     """Hold the stage's gate until its approvers decide; returns their verdict."""
     gate = stage.gate
-    site = open_gate(brief, stage, stage_run_id)
+    site = open_gate(brief, stage_run_id, gate.key, gate.name)
     produced = {d.key for d in documents}
     card = scorecard(gate, brief, produced)
     approvers = gate_approvers(gate, brief)
@@ -98,6 +109,40 @@ def hold_gate(
             "approvers": approvers,
         },
     )
+    return await_decision(site, brief, stage, f"{stage.key}-{attempt}", pack, documents, card)
+
+
+def hold_exception_gate(
+    brief: ProjectBrief,
+    stage: Stage,
+    attempt: int,
+    stage_run_id: int,
+    number: int,
+    report: DocumentRef,
+) -> Verdict:
+    """Put the exception report of update `number` to the stage's exception gate and hold
+    it until its approvers decide, by the same rules as any gate."""
+    gate = stage.exception_gate
+    assert gate is not None, f"stage {stage.key} has no exception gate"
+    key = f"{gate.key}-{number}"
+    site = open_gate(brief, stage_run_id, key, gate.name, kind="exception")
+    as_held = stage.model_copy(update={"gate": gate})
+    card = scorecard(gate, brief, {report.key})
+    return await_decision(site, brief, as_held, f"{key}-{attempt}", report, [report], card)
+
+
+def await_decision(
+    site: GateSite,
+    brief: ProjectBrief,
+    stage: Stage,
+    prompt_prefix: str,
+    pack: DocumentRef,
+    documents: list[DocumentRef],
+    card: dict,
+) -> Verdict:
+    """Notify the approvers, wait for their answers round by round, record the decision."""
+    gate = stage.gate
+    approvers = gate_approvers(gate, brief)
     pack_markdown = Path(pack.markdown_path).read_text(encoding="utf-8")
     round = 1
     while True:
@@ -112,7 +157,7 @@ def hold_gate(
         # resumes from the top finds the answers it already recorded, and the gate-sla
         # flow can decide a round (timeout policy) while the run is suspended.
         while (standing := read_gate_standing(site, gate, brief, round)).outcome is None:
-            key = f"{stage.key}-{attempt}-{round}-{standing.prompts + 1}"
+            key = f"{prompt_prefix}-{round}-{standing.prompts + 1}"
             notice = (
                 f"> **The last answer was refused:** {standing.last_refusal}\n\n"
                 if standing.last_refusal

@@ -7,7 +7,7 @@ from prefect import flow, get_client, get_run_logger
 from prefect.states import Scheduled
 
 from pmo.events import emit_gate_event
-from pmo.sla import SlaAction, check_gate_slas
+from pmo.sla import SlaAction, check_gate_slas, check_status_updates
 from pmo.store import session_scope
 from pmo.store.models import utcnow
 
@@ -15,16 +15,28 @@ from pmo.store.models import utcnow
 @flow(name="gate-sla", log_prints=True)
 def gate_sla(as_of: datetime | None = None) -> list[str]:
     """Remind approvers of gates past their reminder time, escalate gates past their SLA
-    to the lifecycle's escalation contacts, and apply a gate's timeout policy.
+    to the lifecycle's escalation contacts, and apply a gate's timeout policy; remind
+    project managers whose status update is overdue.
 
     `as_of` checks the gates as if at that time: a PMO's drill of its escalation path."""
     with session_scope() as session:
         actions = check_gate_slas(session, now=as_of or utcnow())
+    with session_scope() as session:
+        reminders = check_status_updates(session, now=as_of or utcnow())
     for action in actions:
         announce(action)
         if action.kind == "decided-by-policy":
             wake_run(action.run_id)
-    return [f"{a.site.project_key} {a.site.gate_name}: {a.kind} ({a.detail})" for a in actions]
+    for reminder in reminders:
+        get_run_logger().info(
+            "status update of %s (%s) overdue since %s: project manager reminded",
+            reminder.project_key,
+            reminder.stage,
+            reminder.due,
+        )
+    return [f"{a.site.project_key} {a.site.gate_name}: {a.kind} ({a.detail})" for a in actions] + [
+        f"{r.project_key} {r.stage}: status-reminded (due {r.due:%Y-%m-%d})" for r in reminders
+    ]
 
 
 def announce(action: SlaAction) -> None:

@@ -10,6 +10,7 @@ from prefect import flow, get_client
 from prefect.runtime import flow_run
 
 from flows.gate import hold_gate
+from flows.reporting import follow_status
 from pmo.brief import ProjectBrief
 from process_library.loader import LoadedLifecycle, load_lifecycle
 from process_library.schema import Stage
@@ -38,12 +39,17 @@ def label_run(brief: ProjectBrief, lifecycle: LoadedLifecycle) -> None:
 def run_stage(
     brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
 ) -> Verdict:
-    """Do the stage's work, write its documents, hold its gate."""
+    """Do the stage's work (taking status updates, if the stage reports), write its
+    documents, hold its gate."""
     if (verdict := recall_verdict(brief, stage, attempt)) is not None:
         return verdict
     stage_run_id = start_stage(brief, stage, attempt)
     for activity in stage.activities:
         perform_activity(stage_run_id, activity)
+    if stage.reporting and (
+        stopped := follow_status(brief, lifecycle, stage, attempt, stage_run_id)
+    ):
+        return stopped
     documents = [
         render_document(brief, lifecycle, stage, attempt, document.key)
         for document in stage.documents
@@ -61,15 +67,24 @@ def project_lifecycle(brief: ProjectBrief, lifecycle: str = "pmbok-waterfall") -
     brief.check_against(tailored.lifecycle)
     label_run(brief, tailored)
     register_project(brief, tailored)
-    for stage in tailored.lifecycle.stages:
-        attempt = 1
-        while (verdict := run_stage(brief, tailored, stage, attempt)).outcome == "recycle":
-            attempt += 1
+    stages = tailored.lifecycle.stages
+    attempts: dict[str, int] = {}
+    index = 0
+    while index < len(stages):
+        stage = stages[index]
+        attempt = attempts[stage.key] = attempts.get(stage.key, 0) + 1
+        verdict = run_stage(brief, tailored, stage, attempt)
+        if verdict.outcome == "recycle":
+            # an exception gate's recycle re-plans: back to that stage, then on from there
+            if verdict.replan_stage:
+                index = next(i for i, s in enumerate(stages) if s.key == verdict.replan_stage)
+            continue
         if verdict.outcome == "kill":
             for key in tailored.lifecycle.cancellation_documents:
                 render_document(brief, tailored, stage, attempt, key)
-            reason = f"Killed at gate '{stage.gate.name}': {verdict.reason}"
+            reason = f"Killed at gate '{verdict.gate_name or stage.gate.name}': {verdict.reason}"
             status = finish_project(brief, "cancelled", reason)
             return {"project": brief.key, "status": status, "stopped_at": stage.key}
+        index += 1
     status = finish_project(brief, "closed", "All gates passed")
     return {"project": brief.key, "status": status, "stopped_at": None}

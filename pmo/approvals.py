@@ -55,6 +55,15 @@ def gate_site(project: Project, stage_run: StageRun, gate: Gate) -> GateSite:
     )
 
 
+def gate_stage(lifecycle: Lifecycle, stage_run: StageRun, gate: Gate) -> Stage:
+    """The stage as this gate row holds it: an exception gate stands in for the stage's
+    own gate, so the gate rules, mails and reminders read it the same way."""
+    stage = lifecycle.stage(stage_run.stage_key)
+    if gate.kind == "exception" and stage.exception_gate is not None:
+        return stage.model_copy(update={"gate": stage.exception_gate})
+    return stage
+
+
 def waiting_approvers(
     session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief
 ) -> list[str]:
@@ -332,10 +341,12 @@ def tell_contacts(
     subject: str,
     template: str,
     context: dict[str, Any],
-) -> None:
-    """Mail each contact a notice about `occasion` (e.g. `gate-locked:7:<when>`), once."""
+) -> list[str]:
+    """Mail each contact a notice about `occasion` (e.g. `gate-locked:7:<when>`), once;
+    returns the contacts mailed now."""
+    mailed = []
     for contact in contacts:
-        send_once(
+        delivery = send_once(
             session,
             key=f"{occasion}:{contact}",
             project_id=project.id,
@@ -346,6 +357,9 @@ def tell_contacts(
                 message_id_key=f"{occasion}/{contact}",
             ),
         )
+        if delivery is not None:
+            mailed.append(contact)
+    return mailed
 
 
 def _alert_pmo_of_lock(session: Session, *, gate: Gate) -> None:

@@ -1,4 +1,5 @@
-"""An approver who answers gates through the Prefect API, exactly as the Resume form does.
+"""An approver who answers gates through the Prefect API, exactly as the Resume form does
+(and, given a reporter, a project manager who submits status updates the same way).
 
 `pmo demo` uses it to play every approver of the example project; tests use it to drive
 lifecycles. It reads each approver's code from the email they were sent (the outbox),
@@ -15,13 +16,15 @@ from uuid import UUID
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 
-from pmo.approvals import waiting_approvers
+from pmo.approvals import gate_stage, waiting_approvers
 from pmo.brief import ProjectBrief
 from pmo.gatekeeping import Answer
 from pmo.mail import read_outbox
+from pmo.status_update import StatusUpdate, as_run_input, work_packages
 from pmo.store import session_scope
 from pmo.store.models import StageRun
-from pmo.store.records import gate_for_run
+from pmo.store.records import gate_for_run, project_for_run
+from pmo.store.reporting import latest_stage_run, status_updates
 from process_library.schema import Lifecycle
 
 CODE_LINE = re.compile(r"^Approval code: (\S+)\s*$", re.MULTILINE)
@@ -43,6 +46,41 @@ class GateTurn:
 
 # Chooses (decision, comment, conditions) for an approver at a gate.
 Decider = Callable[[GateTurn], tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class StatusTurn:
+    """A run waiting for the project manager's status update number `number`."""
+
+    run_id: str
+    project_key: str
+    stage_key: str
+    attempt: int
+    number: int
+    packages: list[str]
+
+
+# Gives the project manager's update for a turn (progress keyed by package name).
+Reporter = Callable[[StatusTurn], StatusUpdate]
+
+
+def next_status_turn(run_id: str) -> StatusTurn | None:
+    """The status update the run waits for, if it is in a reporting stage."""
+    with session_scope() as session:
+        project = project_for_run(session, flow_run_id=run_id)
+        stage_run = latest_stage_run(session, project=project) if project else None
+        if stage_run is None or stage_run.status != "reporting":
+            return None
+        taken = len(status_updates(session, stage_run=stage_run))
+        brief = ProjectBrief.model_validate(project.brief)
+        return StatusTurn(
+            run_id,
+            project.key,
+            stage_run.stage_key,
+            stage_run.attempt,
+            taken + 1,
+            work_packages(brief),
+        )
 
 
 def approve_everything(turn: GateTurn) -> tuple[str, str, str]:
@@ -68,7 +106,7 @@ def next_turn(run_id: str, lifecycle: Lifecycle) -> GateTurn | None:
             return None
         project, stage_run, gate = found
         brief = ProjectBrief.model_validate(project.brief)
-        stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
+        stage = gate_stage(lifecycle, stage_run, gate)
         waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
         attempt = session.get(StageRun, gate.stage_run_id).attempt
     for approver in waiting:
@@ -88,8 +126,10 @@ class ApproverBot:
     run_id: Callable[[], str | None]
     lifecycle: Lifecycle
     decide: Decider = approve_everything
+    report: Reporter | None = None
     poll_seconds: float = 0.2
     answered: list[GateTurn] = field(default_factory=list)
+    reported: list[StatusTurn] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -122,8 +162,19 @@ class ApproverBot:
                     continue
                 turn = next_turn(run_id, self.lifecycle)
                 if turn is None:
+                    self._report(client, run_id)
                     continue
                 decision, comment, conditions = self.decide(turn)
                 answer = Answer(turn.approver, decision, turn.code, comment, conditions)
                 client.resume_flow_run(run.id, run_input=answer.as_run_input())
                 self.answered.append(turn)
+
+    def _report(self, client, run_id: str) -> None:
+        """Submit the project manager's next update, as `pmo status` and the form do."""
+        status = next_status_turn(run_id) if self.report else None
+        if status is None or any(t == status for t in self.reported):
+            return
+        update = self.report(status)
+        run_input = as_run_input(update, status.packages, submission_id="")
+        client.resume_flow_run(UUID(run_id), run_input=run_input)
+        self.reported.append(status)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from prefect.events.worker import EventsWorker
@@ -21,11 +23,12 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.lifecycle import project_lifecycle
-from pmo.approver_bot import ApproverBot, Decider, GateTurn, approve_everything
+from pmo.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
 from pmo.document_versions import check_lifecycle_templates
 from pmo.server import local_prefect_server
 from pmo.settings import get_settings
+from pmo.status_update import StatusUpdate
 from pmo.store import session_scope
 from pmo.store.records import get_project, project_documents
 from process_library.loader import load_lifecycle
@@ -38,6 +41,7 @@ class DemoResult:
     status: str
     documents: list[Path]
     answers: list[GateTurn]
+    updates: list[StatusTurn]
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -54,6 +58,34 @@ class SponsorRecyclesOnce:
         decision, comment, _ = approve_everything(turn)
         conditions = "Report progress fortnightly to the sponsor." if turn.attempt > 1 else ""
         return decision, comment, conditions
+
+
+def project_manager_reports(turn: StatusTurn, brief: ProjectBrief) -> StatusUpdate:
+    """The demo's project manager: one update a little behind plan and over cost, within
+    tolerance, then the update that reports the stage complete."""
+    span = (brief.target_end_date - brief.start_date).days
+    budget = Decimal(brief.budget)
+    first = [75.0, 70.0, 65.0] + [70.0] * (len(turn.packages) - 3)
+    if turn.number == 1:
+        return StatusUpdate(
+            as_of=brief.start_date + timedelta(days=round(span * 0.55)),
+            progress=dict(zip(turn.packages, first, strict=False)),
+            actual_cost=(budget * Decimal("0.73")).quantize(Decimal(1)),
+            forecast_finish=brief.target_end_date + timedelta(days=7),
+            forecast_cost=(budget * Decimal("1.04")).quantize(Decimal(1)),
+            commentary="Order tracking is ahead; single sign-on waits on two customers' IT "
+            "teams, so the finish slips a week.",
+            issues=("Two large customers have not yet configured their identity provider",),
+        )
+    return StatusUpdate(
+        as_of=brief.start_date + timedelta(days=round(span * 0.74)),
+        progress=dict.fromkeys(turn.packages, 100.0),
+        actual_cost=(budget * Decimal("0.97")).quantize(Decimal(1)),
+        forecast_finish=brief.target_end_date,
+        forecast_cost=(budget * Decimal("1.01")).quantize(Decimal(1)),
+        commentary="All deliverables built and tested; ready for acceptance.",
+        complete=True,
+    )
 
 
 @contextmanager
@@ -99,7 +131,7 @@ def run_demo(
                 seconds["server start"] = time.perf_counter() - started
                 with temporary_settings(updates={PREFECT_API_URL: api_url}):
                     try:
-                        result, answers = _run_with_bot(brief, lifecycle, tailored, decide)
+                        result, answers, updates = _run_with_bot(brief, lifecycle, tailored, decide)
                     finally:
                         drain_prefect_workers()
                 seconds["lifecycle"] = time.perf_counter() - started - seconds["server start"]
@@ -109,7 +141,7 @@ def run_demo(
             outbox = get_settings().outbox_dir
             if outbox.exists():
                 shutil.copytree(outbox, out / "outbox", dirs_exist_ok=True)
-    return DemoResult(brief.key, result["status"], documents, answers, seconds)
+    return DemoResult(brief.key, result["status"], documents, answers, updates, seconds)
 
 
 def drain_prefect_workers() -> None:
@@ -126,15 +158,20 @@ def drain_prefect_workers() -> None:
 
 def _run_with_bot(
     brief: ProjectBrief, lifecycle: str, tailored: Lifecycle, decide: Decider
-) -> tuple[dict, list[GateTurn]]:
+) -> tuple[dict, list[GateTurn], list[StatusTurn]]:
     def run_id() -> str | None:
         with session_scope() as session:
             project = get_project(session, key=brief.key)
             return project.flow_run_id if project else None
 
-    bot = ApproverBot(run_id=run_id, lifecycle=tailored, decide=decide).start()
+    bot = ApproverBot(
+        run_id=run_id,
+        lifecycle=tailored,
+        decide=decide,
+        report=lambda turn: project_manager_reports(turn, brief),
+    ).start()
     try:
         result = project_lifecycle(brief=brief, lifecycle=lifecycle)
     finally:
         bot.stop()
-    return result, bot.answered
+    return result, bot.answered, bot.reported

@@ -16,7 +16,7 @@ from pmo.audit import Evidence, answer_checklist
 from pmo.brief import ProjectBrief
 from pmo.communication import communication_plan, engaged_stakeholders
 from pmo.documents.charts import Charts
-from pmo.store.models import Project, utcnow
+from pmo.store.models import EvmSnapshot, Project, StatusUpdateRecord, utcnow
 from pmo.store.records import (
     project_decisions,
     project_documents,
@@ -24,6 +24,7 @@ from pmo.store.records import (
     project_stage_runs,
     refused_answers,
 )
+from pmo.store.reporting import status_lines
 from process_library.checklist import load_checklist
 from process_library.communication import load_communication_policy
 from process_library.loader import LoadedLifecycle
@@ -50,6 +51,14 @@ class StageLine:
         if self.gate_opened_at is None or self.gate_decided_at is None:
             return None
         return (self.gate_decided_at - self.gate_opened_at).total_seconds() / 86400
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """One accepted status update and its earned value snapshot."""
+
+    update: StatusUpdateRecord
+    figures: EvmSnapshot
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,8 @@ def build_dossier(
         )
         for gate, decision in project_decisions(session, project=project)
     ]
-    gates = {g.stage_run_id: g for g in project_gates(session, project=project)}
+    stage_gates = [g for g in project_gates(session, project=project) if g.kind == "stage"]
+    gates = {g.stage_run_id: g for g in stage_gates}
     history = [
         StageLine(
             stage=sr.stage_name,
@@ -129,6 +139,7 @@ def build_dossier(
         history=history,
         refused_answers=refused,
     )
+    updates = status_lines(session, project=project)
     return {
         "brief": brief,
         "project": project,
@@ -150,6 +161,8 @@ def build_dossier(
         "risks": analysis.rated_risks(brief),
         "milestones": milestones,
         "duration_days": analysis.duration_days(brief),
+        # Accepted status updates with their earned value and RAG, oldest first.
+        "status_updates": [StatusLine(update, snapshot) for update, snapshot in updates],
         "audit": answer_checklist(load_checklist(lifecycle.lifecycle.audit_checklist), evidence),
         "charts": Charts(
             charts_at.parent,
@@ -159,6 +172,7 @@ def build_dossier(
             start=brief.start_date,
             end=brief.target_end_date,
             policy=policy,
+            performance=[(s.as_of, s.spi, s.cpi) for _, s in updates],
         ),
         **(extra or {}),
     }

@@ -9,7 +9,8 @@ import secrets
 from dataclasses import dataclass
 
 from pmo.brief import ProjectBrief
-from process_library.schema import Decision, Gate
+from pmo.status_update import check_tolerance_text
+from process_library.schema import Decision, ExceptionGate, Gate
 
 # Crockford's base32 without I, L, O, U: nothing an approver can misread when typing.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -108,6 +109,11 @@ def refusal_reason(
             "decision-not-allowed",
             f"decision '{answer.decision}' is not allowed at gate '{gate.key}' ({allowed})",
         )
+    if isinstance(gate, ExceptionGate) and answer.decision == "go":
+        try:
+            check_tolerance_text(answer.conditions)
+        except ValueError as exc:
+            return Refusal("bad-tolerances", f"the new tolerances given with a go: {exc}")
     if stored_code_hash is None:
         return Refusal("no-code", f"no approval code was issued to {approver} for this gate")
     expected = hash_code(gate_id=gate_id, round=round, approver=approver, code=answer.code)

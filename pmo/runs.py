@@ -4,6 +4,7 @@ The CLI's commands call these; they talk to `PREFECT_API_URL` when it is set and
 server `pmo up` runs otherwise.
 """
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from pmo.approvals import (
     claim_code,
     end_resume_turn,
     gate_site,
+    gate_stage,
     judge_answer,
     record_answer,
     release_code,
@@ -32,14 +34,22 @@ from pmo.approvals import (
     waiting_approvers,
 )
 from pmo.brief import ProjectBrief, load_brief
-from pmo.errors import BriefError, PmoInputError, ResponseRefused, ServiceUnavailable
+from pmo.errors import (
+    BriefError,
+    PmoInputError,
+    ResponseRefused,
+    ServiceUnavailable,
+    StatusRefused,
+)
 from pmo.events import answer_payload, emit_gate_event
 from pmo.gatekeeping import Answer, Refusal
 from pmo.prefect_links import flow_run_url
+from pmo.reporting import judge_update
 from pmo.settings import get_settings
 from pmo.sla import gate_due
+from pmo.status_update import StatusUpdate, as_run_input, work_packages
 from pmo.store import session_scope
-from pmo.store.models import Gate, GateDecision, Project, utcnow
+from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, utcnow
 from pmo.store.records import (
     gate_decisions,
     gate_for_run,
@@ -47,6 +57,7 @@ from pmo.store.records import (
     open_gates,
     project_for_run,
 )
+from pmo.store.reporting import latest_stage_run, snapshot_of, update_by_submission
 from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle, checked_email
 
@@ -125,9 +136,7 @@ def list_open_gates() -> list[OpenGate]:
     with session_scope() as session:
         for project, stage_run, gate in open_gates(session):
             brief = ProjectBrief.model_validate(project.brief)
-            stage = next(
-                s for s in _pinned_lifecycle(project).stages if s.key == stage_run.stage_key
-            )
+            stage = gate_stage(_pinned_lifecycle(project), stage_run, gate)
             gates.append(
                 OpenGate(
                     run_id=gate.flow_run_id or "",
@@ -185,7 +194,7 @@ def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Subm
     with session_scope() as session:
         project, stage_run, gate = _waiting_gate(session, run_id)
         brief = ProjectBrief.model_validate(project.brief)
-        stage = next(s for s in _pinned_lifecycle(project).stages if s.key == stage_run.stage_key)
+        stage = gate_stage(_pinned_lifecycle(project), stage_run, gate)
         refusal = judge_answer(
             session, gate=gate, definition=stage.gate, brief=brief, answer=answer
         )
@@ -222,7 +231,7 @@ def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Subm
         _take_turn(gate_id, wait_seconds)
         try:
             with prefect_api():
-                _resume_when_paused(run_id, answer, wait_seconds)
+                _resume_when_paused(run_id, answer.as_run_input(), wait_seconds)
             row = _wait_until_recorded(gate_id, round, approver, submitted_at, wait_seconds)
         finally:
             with session_scope() as session:
@@ -252,7 +261,7 @@ def unlock_gate(run_id: str, by: str) -> str:
             )
         if gate.locked_at is None:
             raise PmoInputError("RUN_ID", f"gate '{gate.gate_name}' of {project.key} is not locked")
-        stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
+        stage = gate_stage(lifecycle, stage_run, gate)
         reissue = f"reissue-{gate.locked_at.strftime('%Y%m%dT%H%M%S%f')}"
         gate.locked_at, gate.wrong_codes = None, 0
         renew_codes(
@@ -291,7 +300,7 @@ def _take_turn(gate_id: int, wait_seconds: float) -> None:
         time.sleep(0.1)
 
 
-def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> None:
+def _resume_when_paused(run_id: str, run_input: dict, wait_seconds: float) -> None:
     # Another approver's answer may be being recorded right now; the run pauses again
     # within moments, so wait for that rather than refusing.
     deadline = time.monotonic() + wait_seconds
@@ -299,15 +308,12 @@ def _resume_when_paused(run_id: str, answer: Answer, wait_seconds: float) -> Non
         while True:
             run = client.read_flow_run(UUID(run_id))
             if run.state and run.state.is_paused():
-                response = client.resume_flow_run(
-                    run.id,
-                    run_input=answer.as_run_input(),
-                )
+                response = client.resume_flow_run(run.id, run_input=run_input)
                 if response.status == SetStateStatus.ACCEPT:
                     return
             if time.monotonic() > deadline:
                 raise PmoInputError(
-                    "RUN_ID", f"run {run_id} is {run.state_name}, not waiting for an answer"
+                    "RUN_ID", f"run {run_id} is {run.state_name}, not waiting for input"
                 )
             time.sleep(0.2)
 
@@ -327,3 +333,67 @@ def _wait_until_recorded(
                     return row
         time.sleep(0.1)
     return None
+
+
+@dataclass(frozen=True)
+class StatusTaken:
+    """A status update the run recorded, with its figures (None until it has)."""
+
+    project: str
+    stage: str
+    number: int | None
+    figures: EvmSnapshot | None
+    complete: bool
+    url: str
+
+
+def _reporting_stage(session, run_id: str):
+    """The project, stage run and stage definition of a run taking status updates, or a
+    clear refusal naming why it is not."""
+    try:
+        UUID(run_id)
+    except ValueError:
+        raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
+    if (project := project_for_run(session, flow_run_id=run_id)) is None:
+        raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is known to this PMO")
+    stage_run = latest_stage_run(session, project=project)
+    if project.status != "active" or stage_run is None or stage_run.status != "reporting":
+        where = f"at {stage_run.stage_name} ({stage_run.status})" if stage_run else "starting"
+        raise StatusRefused(
+            "RUN_ID",
+            f"{project.key} is not in a stage taking status updates: it is {project.status}, "
+            f"{where}",
+        )
+    return project, stage_run, _pinned_lifecycle(project).stage(stage_run.stage_key)
+
+
+def submit_status_update(
+    run_id: str, update: StatusUpdate, wait_seconds: float = 30
+) -> StatusTaken:
+    """Check a status update against the stage the run reports in, then resume the run
+    with it and wait until the run has recorded it. A refused update changes nothing."""
+    with session_scope() as session:
+        project, stage_run, stage = _reporting_stage(session, run_id)
+        progress, _ = judge_update(
+            session, project=project, stage_run=stage_run, stage=stage, update=update
+        )
+        packages = work_packages(ProjectBrief.model_validate(project.brief))
+        key, stage_name = project.key, stage_run.stage_name
+    submission = str(uuid4())
+    run_input = as_run_input(dataclasses.replace(update, progress=progress), packages, submission)
+    with prefect_api():
+        _resume_when_paused(run_id, run_input, wait_seconds)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            row = update_by_submission(session, submission_id=submission)
+            if row is not None:
+                if not row.accepted:
+                    raise StatusRefused(row.refusal_field or "update", row.refusal_reason or "")
+                figures = snapshot_of(session, update=row)
+                session.expunge(figures)
+                return StatusTaken(
+                    key, stage_name, row.number, figures, row.complete, flow_run_url(run_id)
+                )
+        time.sleep(0.1)
+    return StatusTaken(key, stage_name, None, None, False, flow_run_url(run_id))

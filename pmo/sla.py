@@ -1,5 +1,6 @@
 """Gates that wait too long: remind the approvers who have not answered, escalate past
-the SLA, and apply the gate's timeout policy. The gate-sla flow runs this on a schedule.
+the SLA, and apply the gate's timeout policy; status updates that are overdue: remind the
+project manager. The gate-sla flow runs this on a schedule.
 
 Each step is keyed by gate and round (reminders and escalations are sent once a round,
 the policy decides a round once), so running it every few minutes repeats nothing.
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pmo.approvals import (
     gate_site,
+    gate_stage,
     record_policy_decision,
     renew_codes,
     tell_contacts,
@@ -22,6 +24,7 @@ from pmo.gatekeeping import GateSite
 from pmo.prefect_links import flow_run_url
 from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gates
+from pmo.store.reporting import reporting_stage_runs, status_updates
 from process_library.schema import Gate as GateDefinition
 from process_library.schema import Lifecycle, Stage
 
@@ -52,7 +55,7 @@ def check_gate_slas(session: Session, *, now: datetime) -> list[SlaAction]:
         if gate.status != "open":
             continue  # a gate on hold waits at no cost until a new decision
         lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
-        stage = next(s for s in lifecycle.stages if s.key == stage_run.stage_key)
+        stage = gate_stage(lifecycle, stage_run, gate)
         actions += _check_gate(session, project, stage_run, gate, lifecycle, stage, now)
     return actions
 
@@ -127,3 +130,52 @@ def _check_gate(
                 actions.append(SlaAction(site, run_id, gate.round, "decided-by-policy", policy))
     session.flush()
     return actions
+
+
+@dataclass(frozen=True)
+class StatusReminder:
+    """A project manager reminded of an overdue status update."""
+
+    project_key: str
+    stage: str
+    due: datetime
+
+
+def status_due(stage_run: StageRun, last_update_at: datetime | None, every_days: int) -> datetime:
+    """When the next status update of a reporting stage attempt is due."""
+    return (last_update_at or stage_run.started_at) + timedelta(days=every_days)
+
+
+def check_status_updates(session: Session, *, now: datetime) -> list[StatusReminder]:
+    """Remind the project manager of every reporting stage whose update is overdue past
+    its grace, once per due date (a new update moves the due date on); returns the
+    reminders sent now."""
+    reminders = []
+    for project, stage_run in reporting_stage_runs(session):
+        lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
+        reporting = lifecycle.stage(stage_run.stage_key).reporting
+        if reporting is None:
+            continue
+        taken = status_updates(session, stage_run=stage_run, accepted=True)
+        due = status_due(stage_run, taken[-1].received_at if taken else None, reporting.every_days)
+        if now < due + timedelta(days=reporting.remind_after_days):
+            continue
+        reminded = tell_contacts(
+            session,
+            project=project,
+            contacts=[project.project_manager_email],
+            occasion=f"status-overdue:{stage_run.id}:{due.isoformat()}",
+            subject=f"{stage_run.stage_name}: status update overdue since {due:%Y-%m-%d}",
+            template="email/status-overdue.txt.j2",
+            context={
+                "stage": stage_run,
+                "due": due,
+                "every_days": reporting.every_days,
+                "run_id": project.flow_run_id,
+                "run_url": flow_run_url(project.flow_run_id or ""),
+            },
+        )
+        if reminded:
+            reminders.append(StatusReminder(project.key, stage_run.stage_name, due))
+    session.flush()
+    return reminders

@@ -149,9 +149,12 @@ def assess(
     risks_so_far: list[int],
     tolerances: Tolerances,
     rag: Rag,
+    work_due: date,
 ) -> Assessment:
     """Earned value from the checked progress, and RAG against the tolerances in force.
 
+    The work packages are planned from the project's start to `work_due` (the baseline
+    milestone of the stage that reports on them), the budget spread evenly over it.
     `risks_so_far` are the scores of the risks reported with earlier updates; the
     brief's risks count too.
     """
@@ -159,7 +162,7 @@ def assess(
     figures = evm.earned_value(
         budget=brief.budget,
         start=brief.start_date,
-        end=brief.target_end_date,
+        end=work_due,
         as_of=update.as_of,
         percent_complete=percent,
         actual_cost=update.actual_cost,
@@ -207,3 +210,68 @@ def parse_tolerances(text: str, current: Tolerances) -> Tolerances:
     except ValidationError as exc:
         error = exc.errors()[0]
         raise ValueError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+
+
+def check_tolerance_text(text: str) -> None:
+    """Refuse (ValueError) new tolerances that no stage could take, whatever it had."""
+    floor = Tolerances(
+        time_percent=0,
+        cost_percent=0,
+        scope_percent=0,
+        quality_percent=0,
+        benefits_percent=0,
+        risk_score=1,
+    )
+    parse_tolerances(text, floor)
+
+
+def package_field(number: int) -> str:
+    """The Resume form's field of work package `number` (1-based)."""
+    return f"wp_{number}"
+
+
+def as_run_input(update: StatusUpdate, packages: list[str], submission_id: str) -> dict:
+    """The update as the status form submits it (what `pmo status` resumes the run with);
+    progress must already be keyed by package name."""
+    numbers = {name: index for index, name in enumerate(packages, start=1)}
+    return {
+        **{package_field(numbers[name]): percent for name, percent in update.progress.items()},
+        "as_of": update.as_of.isoformat(),
+        "actual_cost": float(update.actual_cost),
+        "forecast_finish": update.forecast_finish.isoformat(),
+        "forecast_cost": float(update.forecast_cost),
+        "scope_change_percent": update.scope_change_percent,
+        "quality_shortfall_percent": update.quality_shortfall_percent,
+        "benefits_shortfall_percent": update.benefits_shortfall_percent,
+        "commentary": update.commentary,
+        "note": update.note,
+        "new_risks": [vars(risk) for risk in update.risks],
+        "new_issues": list(update.issues),
+        "stage_complete": update.complete,
+        "submission_id": submission_id,
+    }
+
+
+def from_run_input(values: dict, packages: list[str]) -> StatusUpdate:
+    """The update a status form carried (field values as the form model holds them)."""
+    return StatusUpdate(
+        as_of=values["as_of"],
+        progress={
+            name: float(values[package_field(index)])
+            for index, name in enumerate(packages, start=1)
+        },
+        actual_cost=Decimal(str(values["actual_cost"])),
+        forecast_finish=values["forecast_finish"],
+        forecast_cost=Decimal(str(values["forecast_cost"])),
+        scope_change_percent=float(values["scope_change_percent"]),
+        quality_shortfall_percent=float(values["quality_shortfall_percent"]),
+        benefits_shortfall_percent=float(values["benefits_shortfall_percent"]),
+        commentary=values["commentary"],
+        note=values["note"],
+        risks=tuple(
+            ReportedRisk(r["description"], r["probability"], r["impact"])
+            for r in values["new_risks"]
+        ),
+        issues=tuple(values["new_issues"]),
+        complete=bool(values["stage_complete"]),
+    )

@@ -25,6 +25,11 @@ class Message(_Strict):
     what: str
     frequency: str
     channel: str
+    document: str | None = Field(
+        default=None,
+        description="A document pmo-flows mails to these people whenever it is written "
+        "(e.g. status-report).",
+    )
 
 
 class GateMessage(_Strict):

@@ -49,11 +49,15 @@ def render_document(
     template: str | None = None,
     title: str | None = None,
     extra: dict[str, Any] | None = None,
+    occasion: str = "",
 ) -> DocumentRef:
-    """Write one version of a document, once per project, stage attempt and document."""
+    """Write one version of a document, once per project, stage attempt and document
+    (and `occasion`, for a document written more than once in a stage: `update-3`)."""
     template = template or document_key
     title = title or DOCUMENT_TITLES[template]
     once_key = f"{brief.key}/{stage.key}/{attempt}/{document_key}"
+    if occasion:
+        once_key += f"/{occasion}"
     with session_scope() as session:
         if (existing := find_document(session, idempotency_key=once_key)) is not None:
             return _ref(existing)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from sqlalchemy import select
 
 from pmo.approvals import POLICY, gate_site, record_answer
 from pmo.brief import ProjectBrief
@@ -37,23 +38,34 @@ class GateStanding:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A gate's decision and the reasons given by those who made it."""
+    """A gate's decision and the reasons given by those who made it; `replan_stage` is
+    the stage an exception gate's recycle sends the project back to."""
 
     outcome: Decision
     reason: str
+    replan_stage: str | None = None
+    gate_name: str | None = None  # an exception gate's; None: the stage's own gate
 
 
-@task(cache_policy=NO_CACHE, task_run_name="open gate {stage.gate.name}")
-def open_gate(brief: ProjectBrief, stage: Stage, stage_run_id: int) -> GateSite:
-    """Open the gate that closes this stage attempt (or find it open already)."""
+@task(cache_policy=NO_CACHE, task_run_name="open gate {gate_name}")
+def open_gate(
+    brief: ProjectBrief,
+    stage_run_id: int,
+    gate_key: str,
+    gate_name: str,
+    kind: str = "stage",
+) -> GateSite:
+    """Open a gate of this stage attempt (or find it open already): the gate that closes
+    it, or an exception gate a tolerance breach opened."""
     with session_scope() as session:
         stage_run = session.get(StageRun, stage_run_id)
         gate = ensure_gate(
             session,
             stage_run=stage_run,
-            gate_key=stage.gate.key,
-            gate_name=stage.gate.name,
+            gate_key=gate_key,
+            gate_name=gate_name,
             flow_run_id=flow_run.get_id(),
+            kind=kind,
         )
         return gate_site(session.get(Project, stage_run.project_id), stage_run, gate)
 
@@ -152,3 +164,18 @@ def _reason(session, gate: Gate, round: int, outcome: str) -> str:
         for row in gate_decisions(session, gate=gate, round=round)
         if row.decision == outcome
     )
+
+
+def recall_gate_verdict(stage_run_id: int, gate_key: str) -> Verdict | None:
+    """The verdict of a gate of this stage attempt decided before the run was resumed."""
+    with session_scope() as session:
+        gate = session.scalar(
+            select(Gate).where(
+                Gate.stage_run_id == stage_run_id,
+                Gate.gate_key == gate_key,
+                Gate.status == "decided",
+            )
+        )
+        if gate is None:
+            return None
+        return Verdict(gate.outcome, _reason(session, gate, gate.round, gate.outcome))

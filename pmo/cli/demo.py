@@ -30,6 +30,11 @@ def demo(
     for turn in result.answers:
         answers.add_row(turn.gate_key, str(turn.attempt), turn.approver)
     console.print(answers)
+    for turn in result.updates:
+        console.print(
+            f"Status update {turn.number} from the project manager at {turn.stage_key} "
+            "(through the Prefect API)"
+        )
     console.print(f"Project [bold]{result.project}[/]: {result.status}")
     console.print(f"{len(result.documents)} Word documents in {out.resolve()}:")
     for path in result.documents:

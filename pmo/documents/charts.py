@@ -7,6 +7,7 @@ matplotlib is imported on first use, so documents without charts never pay for i
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
@@ -35,6 +36,7 @@ class Charts:
         start: date,
         end: date,
         policy: CommunicationPolicy,
+        performance: Sequence[tuple[date, Decimal | None, Decimal | None]] = (),
     ) -> None:
         self._folder = folder
         self._stem = stem
@@ -43,6 +45,7 @@ class Charts:
         self._start = start
         self._end = end
         self._policy = policy
+        self._performance = performance
 
     def power_interest_grid(self) -> MarkdownText:
         """The stakeholders on Mendelow's grid, numbered as in the register's table."""
@@ -56,6 +59,10 @@ class Charts:
             "milestone-timeline",
             draw_milestone_timeline(self._milestones, self._start, self._end),
         )
+
+    def spi_cpi_trend(self) -> MarkdownText:
+        """SPI and CPI of every status update so far, against the line at 1.0."""
+        return self._save("spi-cpi-trend", draw_spi_cpi_trend(self._performance))
 
     def _save(self, chart: str, png: bytes) -> MarkdownText:
         name = f"{self._stem}-{chart}.png"
@@ -142,4 +149,25 @@ def draw_milestone_timeline(milestones: Sequence[Milestone], start: date, end: d
     axes.xaxis.set_major_locator(dates.AutoDateLocator(maxticks=6))
     axes.set_title("Milestones: stages and their gates")
     axes.grid(axis="x", color="0.85")
+    return _png(figure)
+
+
+def draw_spi_cpi_trend(performance: Sequence[tuple[date, Decimal | None, Decimal | None]]) -> bytes:
+    from matplotlib import dates
+
+    figure = _figure(7.2, 3.2)
+    axes = figure.add_subplot()
+    when = [dates.date2num(day) for day, _, _ in performance]
+    for index, (label, colour) in enumerate((("SPI", "#1F4E9A"), ("CPI", "#C8553D")), start=1):
+        points = [(x, float(p[index])) for x, p in zip(when, performance, strict=True) if p[index]]
+        if points:
+            axes.plot(*zip(*points, strict=True), "o-", color=colour, label=label)
+    axes.axhline(1.0, color="0.6", linewidth=1, linestyle="--")
+    axes.xaxis.set_major_formatter(dates.DateFormatter("%d %b %Y"))
+    axes.xaxis.set_major_locator(dates.AutoDateLocator(maxticks=6))
+    axes.set_ylabel("Index (1.0 = on plan)")
+    axes.set_title("Schedule (SPI) and cost (CPI) performance")
+    axes.grid(axis="y", color="0.85")
+    if performance:
+        axes.legend(loc="best")
     return _png(figure)

@@ -5,13 +5,15 @@ under a unique constraint, because a resumed flow runs again from the top and mu
 what it already wrote instead of writing it twice.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     MetaData,
     Numeric,
@@ -109,14 +111,20 @@ class ActivityRecord(Base):
 
 
 class Gate(Base):
-    """One gate of one stage attempt; `round` counts the times it was held and reopened."""
+    """One gate of one stage attempt; `round` counts the times it was held and reopened.
+
+    `kind` is `stage` for the gate that closes the stage attempt, `exception` for one a
+    tolerance breach opened during it (keyed `<exception gate>-<update number>`).
+    """
 
     __tablename__ = "gates"
+    __table_args__ = (UniqueConstraint("stage_run_id", "gate_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"), unique=True)
+    stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    gate_key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20), default="stage", server_default="stage")
+    gate_key: Mapped[str] = mapped_column(String(80))
     gate_name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="open")
     round: Mapped[int] = mapped_column(default=1)
@@ -210,6 +218,67 @@ class Notification(Base):
     location: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class StatusUpdateRecord(Base):
+    """A status update the project manager submitted during a reporting stage, accepted or
+    refused with the reason; `number` is its place in the stage attempt (its pause key)."""
+
+    __tablename__ = "status_updates"
+    __table_args__ = (UniqueConstraint("stage_run_id", "response_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"))
+    number: Mapped[int]
+    response_key: Mapped[str] = mapped_column(String(120))
+    # Set by `pmo status`, so it finds the row the run recorded for its submission.
+    submission_id: Mapped[str] = mapped_column(String(36), default="")
+    reported_by: Mapped[str] = mapped_column(String(320))
+    as_of: Mapped[date] = mapped_column(Date)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actual_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    forecast_finish: Mapped[date] = mapped_column(Date)
+    forecast_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    scope_change_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    quality_shortfall_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    benefits_shortfall_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    commentary: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    risks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    issues: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    complete: Mapped[bool] = mapped_column(default=False)
+    accepted: Mapped[bool]
+    refusal_field: Mapped[str | None] = mapped_column(String(120))
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class EvmSnapshot(Base):
+    """Earned value and RAG of one accepted status update: the project's time series."""
+
+    __tablename__ = "evm_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status_update_id: Mapped[int] = mapped_column(ForeignKey("status_updates.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+    percent_complete: Mapped[float] = mapped_column(Float)
+    bac: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    pv: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    ev: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    ac: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    spi: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
+    cpi: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
+    sv: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    cv: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    eac: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    vac: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    # Per dimension: variance, tolerance, share used, colour (the tolerances in force).
+    rag: Mapped[list[Any]] = mapped_column(JSON)
+    overall: Mapped[str] = mapped_column(String(10))
+    breached: Mapped[bool]
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class LedgerEntry(Base):

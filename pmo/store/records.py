@@ -156,14 +156,23 @@ def document_versions(
 
 
 def ensure_gate(
-    session: Session, *, stage_run: StageRun, gate_key: str, gate_name: str, flow_run_id: str | None
+    session: Session,
+    *,
+    stage_run: StageRun,
+    gate_key: str,
+    gate_name: str,
+    flow_run_id: str | None,
+    kind: str = "stage",
 ) -> Gate:
-    gate = session.scalar(select(Gate).where(Gate.stage_run_id == stage_run.id))
+    gate = session.scalar(
+        select(Gate).where(Gate.stage_run_id == stage_run.id, Gate.gate_key == gate_key)
+    )
     if gate is None:
         now = utcnow()
         gate = Gate(
             stage_run_id=stage_run.id,
             project_id=stage_run.project_id,
+            kind=kind,
             gate_key=gate_key,
             gate_name=gate_name,
             flow_run_id=flow_run_id,
@@ -172,7 +181,8 @@ def ensure_gate(
         )
         session.add(gate)
         session.flush()
-    stage_run.status = "at-gate" if gate.status != "decided" else stage_run.status
+    if gate.status != "decided":
+        stage_run.status = "at-gate" if kind == "stage" else "at-exception-gate"
     return gate
 
 
@@ -188,6 +198,7 @@ def decided_gate(
             Project.key == project_key,
             StageRun.stage_key == stage_key,
             StageRun.attempt == attempt,
+            Gate.kind == "stage",
             Gate.status == "decided",
         )
     )
@@ -294,5 +305,9 @@ def mark_decided(
         gate.round_opened_at = at
         return
     gate.status = "decided"
-    stage_run.status = {"go": "passed", "recycle": "recycled", "kill": "killed"}[outcome]
+    if gate.kind == "exception" and outcome == "go":
+        stage_run.status = "reporting"  # the stage goes on, under the new tolerances
+        return
+    replanned = "replanned" if gate.kind == "exception" else "recycled"
+    stage_run.status = {"go": "passed", "recycle": replanned, "kill": "killed"}[outcome]
     stage_run.finished_at = at

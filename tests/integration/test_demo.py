@@ -19,8 +19,9 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     # the demo's sponsor recycles the plan once: both versions are kept
     assert {"APOLLO-plan-baseline-v1.docx", "APOLLO-plan-baseline-v2.docx"} <= set(names)
     assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
-    # every document the lifecycle names, the gate packs, and new versions after the recycle
-    assert len(names) == 20
+    # every document the lifecycle names, the gate packs, new versions after the recycle,
+    # and a status report for each of the project manager's two updates in execution
+    assert len(names) == 22
     assert {
         "APOLLO-stakeholder-register-v1.docx",
         "APOLLO-raid-log-v1.docx",
@@ -30,8 +31,13 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
         "APOLLO-audit-checklist-v1.docx",
         "APOLLO-gate-review-closure-sign-off-v1.docx",
     } <= set(names)
-    assert len(list(out.glob("APOLLO/*.md"))) == 20
-    assert len(list(out.glob("APOLLO/*.png"))) == 3  # one grid, a timeline per plan version
+    assert {"APOLLO-status-report-v1.docx", "APOLLO-status-report-v3.docx"} <= set(names)
+    assert len(list(out.glob("APOLLO/*.md"))) == 22
+    # one grid, a timeline per plan version, an SPI/CPI trend per status report
+    assert len(list(out.glob("APOLLO/*.png"))) == 6
+    report = Document(str(out / "APOLLO" / "APOLLO-status-report-v1.docx"))
+    headings = [p.text for p in report.paragraphs if p.style.name.startswith("Heading")]
+    assert "Overall status: AMBER" in headings and "Earned value" in headings
     register = Document(str(out / "APOLLO" / "APOLLO-stakeholder-register-v1.docx"))
     assert len(register.inline_shapes) == 1
     charter = Document(str(out / "APOLLO" / "APOLLO-charter-v1.docx"))
@@ -41,8 +47,9 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     closure = Document(str(out / "APOLLO" / "APOLLO-closure-report-v1.docx"))
     # approvals on record when it was written: the 6 answers before its own gate
     assert len(closure.tables[-1].rows) == 1 + 6
-    # 2 + 2 (plan, attempt 1) + 2 (plan, attempt 2) + 1 (acceptance) + 2 (closure)
-    assert len(list((out / "outbox").glob("*.eml"))) == 9
+    # 2 + 2 (plan, attempt 1) + 2 (plan, attempt 2) + 1 (acceptance) + 2 (closure), and
+    # each status report to the two "Manage closely" stakeholders
+    assert len(list((out / "outbox").glob("*.eml"))) == 9 + 4
 
 
 def test_demo_with_a_bad_brief_exits_2_with_one_line(tmp_path):

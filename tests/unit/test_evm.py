@@ -103,7 +103,13 @@ def test_the_worked_example_breaches_cost_tolerance_and_is_red_overall():
     brief = make_brief()
     progress = check_update(update(), brief=brief, previous={}, previous_as_of=None)
     result = assess(
-        update(), brief=brief, progress=progress, risks_so_far=[], tolerances=TOLERANCES, rag=RAG
+        update(),
+        brief=brief,
+        progress=progress,
+        risks_so_far=[],
+        tolerances=TOLERANCES,
+        rag=RAG,
+        work_due=END,
     )
     colours = {s.dimension: s.colour for s in result.statuses}
     # EAC 300,000 is 20% over the budget against a 10% tolerance; the brief's worst risk
@@ -131,7 +137,13 @@ def test_the_forecast_finish_and_a_new_high_risk_breach_their_tolerances():
     )
     progress = check_update(late, brief=brief, previous={}, previous_as_of=None)
     result = assess(
-        late, brief=brief, progress=progress, risks_so_far=[], tolerances=TOLERANCES, rag=RAG
+        late,
+        brief=brief,
+        progress=progress,
+        risks_so_far=[],
+        tolerances=TOLERANCES,
+        rag=RAG,
+        work_due=END,
     )
     assert {b.dimension for b in result.breaches} == {"time", "risk"}
     assert next(s for s in result.statuses if s.dimension == "time").variance == 12.22

@@ -1,0 +1,204 @@
+"""A reporting stage: the run waits for the project manager's status updates as a gate
+waits for answers (suspended, no process held), records each with its earned value and
+RAG, writes and mails a status report, and takes a forecast beyond tolerance to the
+stage's exception gate. The stage ends when the project manager reports it complete.
+
+Pause keys are `status-<stage>-<attempt>-<n>`; a run that resumes from the top finds the
+updates it recorded in the store and waits only for the next one.
+"""
+
+from datetime import date
+from typing import Literal
+
+from prefect.input import RunInput
+from pydantic import BaseModel, Field, create_model
+
+from flows.gate import hold_exception_gate, wait_for_answer
+from pmo.brief import ProjectBrief
+from pmo.status_update import from_run_input, package_field, work_packages
+from process_library.loader import LoadedLifecycle
+from process_library.schema import Stage
+from tasks.documents import render_document
+from tasks.gates import Verdict, recall_gate_verdict
+from tasks.status import (
+    TakenUpdate,
+    begin_reporting,
+    current_progress,
+    recall_update,
+    send_status_report,
+    take_status_update,
+)
+
+
+class NewRisk(BaseModel):
+    """A risk that has come up since the last update."""
+
+    description: str = Field(description="What might happen.")
+    probability: Literal["low", "medium", "high"] = Field(default="medium")
+    impact: Literal["low", "medium", "high"] = Field(default="medium")
+
+
+def update_form(
+    brief: ProjectBrief, progress: dict[str, float], description: str
+) -> type[RunInput]:
+    """The Resume form of a status update: a percent field per work package (its last
+    percent by default), then cost, forecast, commentary, new risks and issues, and
+    whether the stage is complete."""
+    packages = {
+        package_field(number): (
+            float,
+            Field(
+                default=progress.get(name, 0.0),
+                ge=0,
+                le=100,
+                title=f"{number}. {name}",
+                description="Percent complete of this work package.",
+            ),
+        )
+        for number, name in enumerate(work_packages(brief), start=1)
+    }
+    form = create_model(
+        "StatusUpdateForm",
+        __base__=RunInput,
+        as_of=(date, Field(description="The date the figures are as of.")),
+        **packages,
+        actual_cost=(float, Field(ge=0, description=f"Actual cost to date ({brief.currency}).")),
+        forecast_finish=(date, Field(description="When you now forecast the project to finish.")),
+        forecast_cost=(
+            float,
+            Field(ge=0, description=f"What you now forecast it to cost in all ({brief.currency})."),
+        ),
+        scope_change_percent=(
+            float,
+            Field(default=0.0, ge=0, le=100, description="Forecast change to the baselined scope."),
+        ),
+        quality_shortfall_percent=(
+            float,
+            Field(
+                default=0.0,
+                ge=0,
+                le=100,
+                description="Forecast share of acceptance criteria that will not be met.",
+            ),
+        ),
+        benefits_shortfall_percent=(
+            float,
+            Field(
+                default=0.0,
+                ge=0,
+                le=100,
+                description="Forecast shortfall of the benefits in the business case.",
+            ),
+        ),
+        commentary=(str, Field(default="", description="RAG commentary: what, why, what next.")),
+        note=(
+            str,
+            Field(default="", description="Why a percent complete went back, if one did."),
+        ),
+        new_risks=(list[NewRisk], Field(default_factory=list)),
+        new_issues=(
+            list[str],
+            Field(default_factory=list, description="Issues raised since the last update."),
+        ),
+        stage_complete=(
+            bool,
+            Field(default=False, description="The stage's work is done: go on to its gate."),
+        ),
+        submission_id=(
+            str,
+            Field(default="", description="Filled in by `pmo status`; leave it empty here."),
+        ),
+    )
+    return form.with_initial_data(description=description)
+
+
+def follow_status(
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    stage: Stage,
+    attempt: int,
+    stage_run_id: int,
+) -> Verdict | None:
+    """Take status updates until the stage is complete (None), or until its exception gate
+    stops it: a recycle (re-plan) or a kill, returned as the verdict."""
+    begin_reporting(stage_run_id, stage)
+    packages = work_packages(brief)
+    number = 1
+    while True:
+        taken = recall_update(stage_run_id, stage, number)
+        if taken is not None and recall_update(stage_run_id, stage, number + 1) is not None:
+            number += 1  # the run moved past this update before it was resumed
+            continue
+        if taken is None:
+            key = f"status-{stage.key}-{attempt}-{number}"
+            previous = recall_update(stage_run_id, stage, number - 1) if number > 1 else None
+            description = _form_description(brief, stage, previous)
+            form = update_form(brief, current_progress(stage_run_id, stage), description)
+            response = wait_for_answer(form, key)
+            values = response.model_dump()
+            taken = take_status_update(
+                stage,
+                stage_run_id,
+                number,
+                key,
+                from_run_input(values, packages),
+                values.get("submission_id", ""),
+            )
+        if taken.accepted:
+            occasion = f"update-{number}"
+            report = render_document(
+                brief, lifecycle, stage, attempt, "status-report", occasion=occasion
+            )
+            send_status_report(stage_run_id, number, report)
+            if taken.breached and not taken.complete:
+                verdict = _exception(brief, lifecycle, stage, attempt, stage_run_id, taken)
+                gate = stage.exception_gate
+                if verdict.outcome == "kill":
+                    return Verdict("kill", verdict.reason, gate_name=gate.name)
+                if verdict.outcome == "recycle":
+                    return Verdict("recycle", verdict.reason, gate.replan_stage, gate.name)
+            if taken.complete:
+                return None
+        number += 1
+
+
+def _exception(
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    stage: Stage,
+    attempt: int,
+    stage_run_id: int,
+    taken: TakenUpdate,
+) -> Verdict:
+    gate_key = f"{stage.exception_gate.key}-{taken.number}"
+    if (verdict := recall_gate_verdict(stage_run_id, gate_key)) is not None:
+        return verdict
+    report = render_document(
+        brief,
+        lifecycle,
+        stage,
+        attempt,
+        "exception-report",
+        occasion=f"update-{taken.number}",
+        extra={"tolerances": taken.tolerances, "proposed": taken.proposed},
+    )
+    return hold_exception_gate(brief, stage, attempt, stage_run_id, taken.number, report)
+
+
+def _form_description(brief: ProjectBrief, stage: Stage, last: TakenUpdate | None) -> str:
+    """The Markdown above the form: what to report, the tolerances, the last refusal."""
+    lines = [
+        f"## Status update: {brief.name} ({brief.key}), {stage.name}",
+        "",
+        "Report percent complete per work package (a field each), cost to date and your "
+        "forecast. A forecast beyond a tolerance goes to the sponsor as an exception.",
+        "",
+    ]
+    if last is not None and not last.accepted:
+        lines += [f"> **The last update was refused:** {last.refusal}", ""]
+    tolerances = last.tolerances if last else stage.tolerances.model_dump()
+    lines += ["| Tolerance | Limit |", "| --- | --- |"]
+    lines += [f"| {name} | {value:g} |" for name, value in tolerances.items()]
+    lines += ["", "Work packages:", ""]
+    lines += [f"{n}. {name}" for n, name in enumerate(work_packages(brief), start=1)]
+    return "\n".join(lines)

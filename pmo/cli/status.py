@@ -1,0 +1,192 @@
+"""`pmo status`: the project manager's status update, and `pmo projects`: the portfolio."""
+
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pmo.errors import StatusRefused
+
+
+def _date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise StatusRefused(option, f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def _amount(option: str, text: str) -> Decimal:
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise StatusRefused(option, f"'{text}' is not an amount") from None
+
+
+def _progress(items: list[str]) -> dict[str, float]:
+    progress = {}
+    for item in items:
+        package, sep, percent = item.rpartition("=")
+        try:
+            progress[package.strip()] = float(percent)
+        except ValueError:
+            sep = ""
+        if not sep or not package.strip():
+            raise StatusRefused("--progress", f"'{item}' is not PACKAGE=PERCENT (e.g. 1=40)")
+    return progress
+
+
+def _risk(text: str):
+    from pmo.status_update import ReportedRisk
+
+    description, *levels = [part.strip() for part in text.split(":")]
+    levels += ["medium"] * (2 - len(levels))
+    if len(levels) != 2 or any(level not in ("low", "medium", "high") for level in levels):
+        raise StatusRefused("--risk", f"'{text}' is not DESCRIPTION[:PROBABILITY:IMPACT]")
+    return ReportedRisk(description, *levels)
+
+
+def status(
+    run_id: Annotated[str, typer.Argument(help="The lifecycle run taking status updates.")],
+    progress: Annotated[
+        list[str],
+        typer.Option(help="Work package (number or name) = percent complete; repeat it."),
+    ],
+    actual_cost: Annotated[str, typer.Option(help="Actual cost to date.")],
+    forecast_finish: Annotated[str, typer.Option(help="Forecast finish date (YYYY-MM-DD).")],
+    forecast_cost: Annotated[str, typer.Option(help="Forecast cost at completion.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Date the figures are as of (default: today).")
+    ] = None,
+    commentary: Annotated[str, typer.Option(help="RAG commentary for the report.")] = "",
+    note: Annotated[str, typer.Option(help="Why a percent complete went back.")] = "",
+    scope_change: Annotated[float, typer.Option(help="Forecast scope change, percent.")] = 0.0,
+    quality_shortfall: Annotated[
+        float, typer.Option(help="Forecast share of acceptance criteria missed, percent.")
+    ] = 0.0,
+    benefits_shortfall: Annotated[
+        float, typer.Option(help="Forecast shortfall of benefits, percent.")
+    ] = 0.0,
+    risk: Annotated[
+        list[str] | None, typer.Option(help="New risk: DESCRIPTION[:PROBABILITY:IMPACT].")
+    ] = None,
+    issue: Annotated[list[str] | None, typer.Option(help="New issue; repeat it.")] = None,
+    complete: Annotated[
+        bool, typer.Option("--complete", help="The stage's work is done: go to its gate.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Report status on a run in a reporting stage: progress, cost, forecast, RAG
+    commentary, new risks and issues. Bad figures are refused (exit 2), nothing recorded."""
+    from pmo.runs import submit_status_update
+    from pmo.status_update import StatusUpdate
+
+    update = StatusUpdate(
+        as_of=_date("--as-of", as_of) if as_of else date.today(),
+        progress=_progress(progress),
+        actual_cost=_amount("--actual-cost", actual_cost),
+        forecast_finish=_date("--forecast-finish", forecast_finish),
+        forecast_cost=_amount("--forecast-cost", forecast_cost),
+        scope_change_percent=scope_change,
+        quality_shortfall_percent=quality_shortfall,
+        benefits_shortfall_percent=benefits_shortfall,
+        commentary=commentary,
+        note=note,
+        risks=tuple(_risk(text) for text in risk or []),
+        issues=tuple(issue or []),
+        complete=complete,
+    )
+    taken = submit_status_update(run_id, update)
+    figures = taken.figures
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "project": taken.project,
+                    "stage": taken.stage,
+                    "update": taken.number,
+                    "recorded": figures is not None,
+                    "as_of": figures.as_of.isoformat() if figures else None,
+                    "percent_complete": figures.percent_complete if figures else None,
+                    **{
+                        name: _number(getattr(figures, name)) if figures else None
+                        for name in ("pv", "ev", "ac", "spi", "cpi", "sv", "cv", "eac", "vac")
+                    },
+                    "rag": {r["dimension"]: r["colour"] for r in figures.rag} if figures else None,
+                    "overall": figures.overall if figures else None,
+                    "breached": figures.breached if figures else None,
+                    "complete": taken.complete,
+                    "url": taken.url,
+                },
+                indent=2,
+            )
+        )
+        return
+    if figures is None:
+        typer.echo(f"Update for {taken.project} submitted; the run records it when it resumes.")
+        typer.echo(taken.url)
+        return
+    typer.echo(
+        f"Update {taken.number} recorded for {taken.project} ({taken.stage}): "
+        f"{figures.overall.upper()}; SPI {figures.spi or '-'}, CPI {figures.cpi or '-'}, "
+        f"EAC {figures.eac:,.2f}, VAC {figures.vac:,.2f}"
+    )
+    if figures.breached:
+        past = ", ".join(r["dimension"] for r in figures.rag if r["colour"] == "red")
+        typer.echo(f"Forecast past tolerance ({past}): the exception report goes to the sponsor.")
+    if taken.complete:
+        typer.echo("Stage reported complete: its documents and gate follow.")
+    typer.echo(taken.url)
+
+
+def _number(value) -> float | None:
+    return float(value) if value is not None else None
+
+
+def projects(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List every project: lifecycle, stage, status, overall RAG, latest SPI and CPI."""
+    from pmo.reporting import list_projects
+    from pmo.store import session_scope
+
+    with session_scope() as session:
+        lines = list_projects(session)
+    if as_json:
+        rows = [
+            {
+                "project": p.key,
+                "name": p.name,
+                "lifecycle": p.lifecycle,
+                "stage": p.stage,
+                "status": p.status,
+                "rag": p.rag,
+                "spi": _number(p.spi),
+                "cpi": _number(p.cpi),
+                "as_of": p.as_of.isoformat() if p.as_of else None,
+                "run_id": p.run_id,
+            }
+            for p in lines
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not lines:
+        typer.echo("No project is recorded yet.")
+        return
+    table = Table("Project", "Lifecycle", "Stage", "Status", "RAG", "SPI", "CPI", "As of", "Run")
+    for p in lines:
+        table.add_row(
+            f"{p.key} · {p.name}",
+            p.lifecycle,
+            p.stage or "—",
+            p.status,
+            (p.rag or "—").upper(),
+            str(p.spi) if p.spi is not None else "—",
+            str(p.cpi) if p.cpi is not None else "—",
+            p.as_of.isoformat() if p.as_of else "—",
+            p.run_id or "",
+        )
+    Console(width=220).print(table)

@@ -1,0 +1,309 @@
+"""Status reporting in a stage: take an update (checked, recorded with its earned value and
+RAG), the tolerances in force, who is sent the status report, and the portfolio's view.
+
+Shared by the lifecycle flow, `pmo status`, `pmo projects` and the gate-sla check; free of
+Prefect. Every write is keyed (stage attempt + update number), so a run that resumes from
+the top finds what it recorded instead of recording it twice.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from pmo.analysis import gate_milestones
+from pmo.approvals import send_once
+from pmo.brief import ProjectBrief
+from pmo.documents import render_text
+from pmo.errors import StatusRefused
+from pmo.mail import compose_message
+from pmo.status_update import (
+    Assessment,
+    ReportedRisk,
+    StatusUpdate,
+    assess,
+    check_update,
+    parse_tolerances,
+)
+from pmo.store.models import EvmSnapshot, Project, StageRun, StatusUpdateRecord
+from pmo.store.records import gate_decisions
+from pmo.store.reporting import (
+    all_projects,
+    exception_gates,
+    find_status_update,
+    latest_stage_run,
+    project_snapshots,
+    snapshot_of,
+    status_updates,
+)
+from process_library.communication import load_communication_policy
+from process_library.schema import Lifecycle, Stage, Tolerances
+
+
+@dataclass(frozen=True)
+class ReportingState:
+    """Where a reporting stage attempt stands: progress so far, the tolerances in force,
+    how many updates the run took (numbering its pause keys) and the last refusal."""
+
+    progress: dict[str, float]
+    as_of: date | None
+    risk_scores: list[int]
+    tolerances: Tolerances
+    taken: int
+    last_refusal: str
+
+
+def tolerances_in_force(session: Session, *, stage_run: StageRun, stage: Stage) -> Tolerances:
+    """The stage's tolerances, as replaced by each exception gate's go since it started."""
+    tolerances = stage.tolerances
+    assert tolerances is not None, f"stage {stage.key} has no tolerances"
+    for gate in exception_gates(session, stage_run=stage_run):
+        if gate.status == "decided" and gate.outcome == "go":
+            for row in gate_decisions(session, gate=gate, round=gate.round):
+                if row.decision == "go":
+                    tolerances = parse_tolerances(row.conditions, tolerances)
+    return tolerances
+
+
+def reporting_state(session: Session, *, stage_run: StageRun, stage: Stage) -> ReportingState:
+    taken = status_updates(session, stage_run=stage_run)
+    accepted = [row for row in taken if row.accepted]
+    last = accepted[-1] if accepted else None
+    risks = [ReportedRisk(**risk).score for row in accepted for risk in row.risks]
+    refusal = (
+        f"{taken[-1].refusal_field}: {taken[-1].refusal_reason}"
+        if taken and not taken[-1].accepted
+        else ""
+    )
+    return ReportingState(
+        progress=dict(last.progress) if last else {},
+        as_of=last.as_of if last else None,
+        risk_scores=risks,
+        tolerances=tolerances_in_force(session, stage_run=stage_run, stage=stage),
+        taken=len(taken),
+        last_refusal=refusal,
+    )
+
+
+def work_due(brief: ProjectBrief, lifecycle: Lifecycle, stage: Stage) -> date:
+    """When the baseline plans the reporting stage's work done: its gate's milestone."""
+    return next(m.due for m in gate_milestones(brief, lifecycle) if m.stage == stage.name)
+
+
+def judge_update(
+    session: Session, *, project: Project, stage_run: StageRun, stage: Stage, update: StatusUpdate
+) -> tuple[dict[str, float], Assessment]:
+    """The progress after the update and its assessment; StatusRefused if it is refused."""
+    brief = ProjectBrief.model_validate(project.brief)
+    state = reporting_state(session, stage_run=stage_run, stage=stage)
+    progress = check_update(
+        update, brief=brief, previous=state.progress, previous_as_of=state.as_of
+    )
+    lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
+    assessment = assess(
+        update,
+        brief=brief,
+        progress=progress,
+        risks_so_far=state.risk_scores,
+        tolerances=state.tolerances,
+        rag=lifecycle.rag,
+        work_due=work_due(brief, lifecycle, stage),
+    )
+    return progress, assessment
+
+
+def take_update(
+    session: Session,
+    *,
+    project: Project,
+    stage_run: StageRun,
+    stage: Stage,
+    number: int,
+    response_key: str,
+    update: StatusUpdate,
+    submission_id: str = "",
+) -> StatusUpdateRecord:
+    """Check and record one update, once per `response_key`; an accepted one gets its
+    earned value snapshot, a refused one is kept with the field and the reason."""
+    if existing := find_status_update(session, stage_run=stage_run, response_key=response_key):
+        return existing
+    try:
+        progress, assessment = judge_update(
+            session, project=project, stage_run=stage_run, stage=stage, update=update
+        )
+        refusal = None
+    except StatusRefused as refused:
+        progress = {str(k): float(v) for k, v in update.progress.items()}
+        assessment, refusal = None, refused
+    row = StatusUpdateRecord(
+        project_id=project.id,
+        stage_run_id=stage_run.id,
+        number=number,
+        response_key=response_key,
+        submission_id=submission_id,
+        reported_by=project.project_manager_email,
+        as_of=update.as_of,
+        progress=progress,
+        actual_cost=update.actual_cost,
+        forecast_finish=update.forecast_finish,
+        forecast_cost=update.forecast_cost,
+        scope_change_percent=update.scope_change_percent,
+        quality_shortfall_percent=update.quality_shortfall_percent,
+        benefits_shortfall_percent=update.benefits_shortfall_percent,
+        commentary=update.commentary,
+        note=update.note,
+        risks=[vars(risk) for risk in update.risks],
+        issues=list(update.issues),
+        complete=bool(assessment and (update.complete or assessment.complete)),
+        accepted=refusal is None,
+        refusal_field=refusal.where if refusal else None,
+        refusal_reason=refusal.problem if refusal else None,
+    )
+    session.add(row)
+    session.flush()
+    if assessment is not None:
+        figures = assessment.figures
+        session.add(
+            EvmSnapshot(
+                status_update_id=row.id,
+                project_id=project.id,
+                as_of=update.as_of,
+                percent_complete=assessment.percent_complete,
+                bac=figures.bac,
+                pv=figures.pv,
+                ev=figures.ev,
+                ac=figures.ac,
+                spi=figures.spi,
+                cpi=figures.cpi,
+                sv=figures.sv,
+                cv=figures.cv,
+                eac=figures.eac,
+                vac=figures.vac,
+                rag=[
+                    {
+                        "dimension": s.dimension,
+                        "variance": s.variance,
+                        "tolerance": s.tolerance,
+                        "used": None if math.isinf(s.used) else round(s.used, 4),
+                        "colour": s.colour,
+                    }
+                    for s in assessment.statuses
+                ],
+                overall=assessment.overall,
+                breached=bool(assessment.breaches),
+            )
+        )
+        session.flush()
+    return row
+
+
+def report_recipients(brief: ProjectBrief, document_key: str) -> list[str]:
+    """Who the communication plan sends this document to: the stakeholders whose quadrant
+    receives it (`document:` of a message in `process_library/communication.yaml`)."""
+    policy = load_communication_policy()
+    recipients = []
+    for person in brief.stakeholders:
+        quadrant = policy.quadrant(person.influence, person.interest)
+        if any(m.document == document_key for m in quadrant.messages):
+            recipients.append(person.email)
+    return list(dict.fromkeys(recipients))
+
+
+def mail_status_report(
+    session: Session,
+    *,
+    project: Project,
+    stage_run: StageRun,
+    update: StatusUpdateRecord,
+    docx_path: str,
+    run_url: str,
+) -> list[str]:
+    """Mail the update's status report to its recipients, once each; returns who got it."""
+    brief = ProjectBrief.model_validate(project.brief)
+    snapshot = snapshot_of(session, update=update)
+    sent = []
+    for recipient in report_recipients(brief, "status-report"):
+        occasion = f"{project.key}/{stage_run.stage_key}/{stage_run.attempt}/status-{update.number}"
+        delivery = send_once(
+            session,
+            key=f"status-report:{occasion}:{recipient}",
+            project_id=project.id,
+            message=lambda recipient=recipient, occasion=occasion: compose_message(
+                to=[recipient],
+                subject=f"[{project.key}] Status report {update.as_of}: {snapshot.overall.upper()}",
+                body=render_text(
+                    "email/status-report.txt.j2",
+                    {
+                        "project": project,
+                        "stage": stage_run,
+                        "update": update,
+                        "snapshot": snapshot,
+                        "recipient": recipient,
+                        "run_url": run_url,
+                    },
+                ),
+                message_id_key=f"{occasion}/{recipient}",
+                attachments=[Path(docx_path)],
+            ),
+        )
+        if delivery:
+            sent.append(recipient)
+    return sent
+
+
+def covering_tolerances(snapshot: EvmSnapshot, current: Tolerances) -> Tolerances:
+    """Tolerances just wide enough for the forecast: what a go would have to agree to."""
+    values = current.model_dump()
+    for line in snapshot.rag:
+        if line["colour"] == "red":
+            name = next(k for k in values if k.startswith(line["dimension"]))
+            values[name] = math.ceil(line["variance"])
+    return Tolerances.model_validate(values)
+
+
+@dataclass(frozen=True)
+class ProjectLine:
+    """One project as `pmo projects` lists it."""
+
+    key: str
+    name: str
+    lifecycle: str
+    stage: str | None
+    status: str
+    rag: str | None
+    spi: Decimal | None
+    cpi: Decimal | None
+    as_of: date | None
+    run_id: str | None
+    updated_at: datetime | None
+
+
+def list_projects(session: Session) -> list[ProjectLine]:
+    """Every project: its stage, status, overall RAG and latest SPI and CPI."""
+    lines = []
+    for project in all_projects(session):
+        stage_run = latest_stage_run(session, project=project)
+        snapshots = project_snapshots(session, project=project)
+        latest = snapshots[-1] if snapshots else None
+        status = project.status
+        if status == "active" and stage_run is not None:
+            status = stage_run.status
+        lines.append(
+            ProjectLine(
+                key=project.key,
+                name=project.name,
+                lifecycle=project.lifecycle,
+                stage=stage_run.stage_name if stage_run else None,
+                status=status,
+                rag=latest.overall if latest else None,
+                spi=latest.spi if latest else None,
+                cpi=latest.cpi if latest else None,
+                as_of=latest.as_of if latest else None,
+                run_id=project.flow_run_id,
+                updated_at=latest.recorded_at if latest else None,
+            )
+        )
+    return lines

@@ -1,0 +1,200 @@
+"""Status reporting on a deployed lifecycle: the project manager reports with `pmo status`
+while the run is suspended in execution, each update is written up and mailed, a forecast
+past tolerance opens the exception gate for the sponsor, and the run goes on; resumes
+repeat nothing."""
+
+import json
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+from docx import Document
+from prefect import get_client
+from typer.testing import CliRunner
+
+from flows.gate_sla import gate_sla
+from pmo.cli import app
+from pmo.serve import served_in_subprocess
+from pmo.store import session_scope
+from pmo.store.models import EvmSnapshot, Gate, Notification, StatusUpdateRecord
+from tests.factories import brief_data, write_brief
+from tests.gate_mail import latest_code
+from tests.integration.test_deployed_lifecycle import (
+    PMO,
+    SPONSOR,
+    approve,
+    wait_for_mails,
+    wait_for_state,
+)
+
+pytestmark = pytest.mark.integration
+
+PM = "sam.okafor@example.com"
+REPORT_READERS = {"dana.reyes@example.com", "lee.park@example.com"}  # "Manage closely"
+
+
+@pytest.fixture
+def deployed(prefect_api, smtp_server, store_url, tmp_path):
+    with served_in_subprocess(prefect_api, tmp_path / "serve.log"):
+        yield smtp_server
+
+
+def status(run_id: str, *args: str, **figures: str):
+    """`pmo status RUN_ID` with `--progress 1=75 ...` for each of `args`, then `figures`."""
+    options = [item for package in args for item in ("--progress", package)]
+    for name, value in figures.items():
+        options += [f"--{name.replace('_', '-')}", value] if value is not True else [f"--{name}"]
+    return CliRunner().invoke(app, ["status", run_id, *options])
+
+
+def reported(run_id: str, *args: str, **figures: str) -> dict:
+    result = status(run_id, *args, **figures, json=True)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def wait_until_reporting(run_id: str, timeout: float = 60) -> None:
+    """Until the run is suspended waiting for a status update."""
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(UUID(run_id)).state
+            key = state.state_details.pause_key if state else None
+            if state and state.is_paused() and (key or "").startswith("status-"):
+                return
+            time.sleep(0.3)
+    raise AssertionError(f"run {run_id} is not waiting for a status update")
+
+
+def one_line_refusal(result, expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.output
+
+
+FIGURES = {"as_of": "2027-06-30", "forecast_finish": "2027-11-05", "forecast_cost": "255000"}
+
+
+def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deployed, tmp_path):
+    smtp = deployed
+    brief = write_brief(tmp_path, brief_data(key="HELIOS"))
+    run_id = json.loads(CliRunner().invoke(app, ["start", str(brief), "--json"]).output)["run_id"]
+    wait_for_state(run_id, "Suspended")
+    one_line_refusal(
+        status(run_id, "1=10", actual_cost="1", **FIGURES),
+        "error: RUN_ID: HELIOS is not in a stage taking status updates: it is active, "
+        "at Initiation (at-gate)",
+    )
+    for gate in ("initiation/1/charter-approval", "planning/1/plan-approval"):
+        wait_for_mails(smtp, 2, gate=f"HELIOS/{gate}/1")
+        wait_for_state(run_id, "Suspended")
+        for approver in (SPONSOR, PMO):
+            code = latest_code(smtp.messages, f"HELIOS/{gate}/1", approver)
+            assert approve(run_id, approver, "go", code).exit_code == 0
+    wait_until_reporting(run_id)
+
+    # the Resume form is a schema on Prefect's server: a percent field per work package
+    with get_client(sync_client=True) as client:
+        keyset = client.read_flow_run(UUID(run_id)).state.state_details.run_input_keyset
+        schema = json.loads(client.read_flow_run_input(UUID(run_id), keyset["schema"]))
+    assert schema["properties"]["wp_1"]["title"].startswith("1. Customer login")
+    assert schema["properties"]["wp_1"]["maximum"] == 100
+    assert {"actual_cost", "forecast_finish", "new_risks", "stage_complete"} <= set(
+        schema["properties"]
+    )
+
+    # no update 16 days after execution started: the project manager is reminded, once
+    later = datetime.now(UTC) + timedelta(days=17)
+    assert any("status-reminded" in line for line in gate_sla(as_of=later))
+    gate_sla(as_of=later)
+    reminders = [m for m in smtp.messages if "status update overdue" in str(m["Subject"])]
+    assert [str(m["To"]) for m in reminders] == [PM]
+
+    # bad input: one line naming the field, exit 2, nothing recorded
+    one_line_refusal(status(run_id, "1=120", actual_cost="1", **FIGURES), "is outside 0 to 100")
+    one_line_refusal(
+        status(run_id, "1=50", actual_cost="-5", **FIGURES), "actual_cost: -5 is negative"
+    )
+    one_line_refusal(
+        status(run_id, "1=50", actual_cost="1", **(FIGURES | {"forecast_finish": "2026-01-01"})),
+        "forecast_finish: 2026-01-01 is before the project's start",
+    )
+    with session_scope() as session:
+        assert session.query(StatusUpdateRecord).count() == 0
+
+    # a cost forecast far past tolerance: an exception for the sponsor
+    breach = reported(
+        run_id,
+        "1=75",
+        "2=70",
+        "3=65",
+        actual_cost="215000",
+        risk="Second vendor insolvent:low:high",
+        **FIGURES,
+    )
+    # PV: 250,000 over the 202 days to the Acceptance milestone, 149 of them gone
+    assert (breach["update"], breach["pv"], breach["ev"]) == (1, 184405.94, 175000.0)
+    assert (breach["spi"], breach["cpi"], breach["eac"]) == (0.949, 0.814, 307142.86)
+    assert breach["breached"] and breach["rag"]["cost"] == "red" and breach["overall"] == "red"
+    exception_gate = "HELIOS/execution/1/execution-exception-1/1"
+    wait_for_mails(smtp, 1, gate=exception_gate)
+    wait_for_state(run_id, "Suspended")
+    one_line_refusal(status(run_id, "1=90", actual_cost="1", **FIGURES), "(at-exception-gate)")
+    code = latest_code(smtp.messages, exception_gate, SPONSOR)
+    decide = ["approve", run_id, "--as", SPONSOR, "--decision", "go", "--code", code]
+    one_line_refusal(
+        CliRunner().invoke(app, [*decide, "--conditions", "cost: lots"]), "new tolerances"
+    )
+    go = CliRunner().invoke(app, [*decide, "--conditions", "cost_percent: 30"])
+    assert go.exit_code == 0, go.output
+    wait_until_reporting(run_id)
+
+    done = FIGURES | {"as_of": "2027-08-20", "forecast_cost": "300000"}
+    one_line_refusal(
+        status(run_id, "1=60", actual_cost="250000", **done), "went back from 75 to 60"
+    )
+    finished = reported(
+        run_id, "1=100", "2=100", "3=100", actual_cost="250000", complete=True, **done
+    )
+    assert finished["complete"] and not finished["breached"]  # 20% over, within the new 30%
+    wait_for_mails(smtp, 1, gate="HELIOS/execution/1/acceptance/1")
+
+    # each update written up and mailed once to the "Manage closely" stakeholders
+    reports = [m for m in smtp.messages if "Status report" in str(m["Subject"])]
+    assert Counter(str(m["To"]) for m in reports) == dict.fromkeys(REPORT_READERS, 2)
+    attachment = next(reports[-1].iter_attachments())
+    path = tmp_path / attachment.get_filename()
+    path.write_bytes(attachment.get_content())
+    document = Document(str(path))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert {"Overall status: AMBER", "Earned value", "Progress by work package"} <= set(headings)
+    assert len(document.inline_shapes) == 1  # the SPI/CPI trend
+    exception_mails = [m for m in smtp.messages if m["X-PMO-Gate"] == exception_gate]
+    assert len(exception_mails) == 1
+    pack = next(exception_mails[0].iter_attachments()).get_filename()
+    assert pack == "HELIOS-exception-report-v1.docx"
+    with session_scope() as session:
+        assert session.query(EvmSnapshot).count() == 2
+        assert session.query(StatusUpdateRecord).count() == 2  # refusals never reached the run
+        exception = session.query(Gate).filter_by(kind="exception").one()
+        assert (exception.gate_key, exception.outcome) == ("execution-exception-1", "go")
+        keys = [n.idempotency_key for n in session.query(Notification)]
+        assert sum("status-report" in k for k in keys) == 4
+
+    listed = json.loads(CliRunner().invoke(app, ["projects", "--json"]).output)
+    assert listed == [
+        {
+            "project": "HELIOS",
+            "name": "Apollo customer portal",
+            "lifecycle": "pmbok-waterfall",
+            "stage": "Execution",
+            "status": "at-gate",
+            "rag": "amber",
+            "spi": finished["spi"],
+            "cpi": finished["cpi"],
+            "as_of": "2027-08-20",
+            "run_id": run_id,
+        }
+    ]

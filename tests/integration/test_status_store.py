@@ -1,0 +1,152 @@
+"""Status updates in the store, without Prefect: checked, recorded once per key with their
+earned value, and the documents they feed."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from pmo.document_versions import write_document_version
+from pmo.reporting import report_recipients, take_update, tolerances_in_force
+from pmo.status_update import StatusUpdate
+from pmo.store import session_scope
+from pmo.store.models import EvmSnapshot, GateDecision, StatusUpdateRecord, utcnow
+from pmo.store.records import (
+    ensure_gate,
+    ensure_project,
+    ensure_stage_run,
+    get_project,
+    mark_decided,
+)
+from tests.factories import make_brief
+from tests.project_record import LIFECYCLE, write
+
+pytestmark = pytest.mark.integration
+
+EXECUTION = LIFECYCLE.lifecycle.stage("execution")
+
+
+def update(**overrides) -> StatusUpdate:
+    values = {
+        "as_of": date(2027, 6, 30),
+        "progress": {"1": 75, "2": 70, "3": 65},
+        "actual_cost": Decimal(215000),
+        "forecast_finish": date(2027, 11, 5),
+        "forecast_cost": Decimal(255000),
+        "commentary": "SSO waits on two customers | <b>not</b> **bold**",
+    }
+    return StatusUpdate(**(values | overrides))
+
+
+def take(session, brief, number, **overrides):
+    project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+    stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
+    return take_update(
+        session,
+        project=project,
+        stage_run=stage_run,
+        stage=EXECUTION,
+        number=number,
+        response_key=f"status-execution-1-{number}",
+        update=update(**overrides),
+    )
+
+
+def test_an_update_is_recorded_once_per_key_with_its_earned_value(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        refused = take(session, brief, 1, actual_cost=Decimal(-1))
+        assert (refused.accepted, refused.refusal_field) == (False, "actual_cost")
+        first = take(session, brief, 2)
+        again = take(session, brief, 2, actual_cost=Decimal(1))  # a replay: same row
+        assert again.id == first.id and first.actual_cost == 215000
+        snapshot = session.query(EvmSnapshot).one()
+        assert (snapshot.pv, snapshot.ev, snapshot.spi, snapshot.cpi) == (
+            Decimal("184405.94"),
+            Decimal("175000.00"),
+            Decimal("0.9490"),
+            Decimal("0.8140"),
+        )
+        assert snapshot.overall == "red" and snapshot.breached
+        assert {r["dimension"]: r["colour"] for r in snapshot.rag}["cost"] == "red"
+        assert session.query(StatusUpdateRecord).count() == 2
+
+
+def test_a_go_at_the_exception_gate_puts_its_tolerances_in_force(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        take(session, brief, 1)
+        project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+        stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
+        gate = ensure_gate(
+            session,
+            stage_run=stage_run,
+            gate_key="execution-exception-1",
+            gate_name="Exception review",
+            flow_run_id=None,
+            kind="exception",
+        )
+        assert stage_run.status == "at-exception-gate"
+        session.add(
+            GateDecision(
+                gate_id=gate.id,
+                round=1,
+                response_key="k",
+                approver_email="dana.reyes@example.com",
+                decision="go",
+                conditions="cost_percent: 30",
+                accepted=True,
+            )
+        )
+        session.flush()
+        mark_decided(session, gate=gate, stage_run=stage_run, round=1, outcome="go", at=utcnow())
+        assert (stage_run.status, stage_run.finished_at) == ("reporting", None)
+        in_force = tolerances_in_force(session, stage_run=stage_run, stage=EXECUTION)
+        assert (in_force.cost_percent, in_force.time_percent) == (30, 10)
+        later = take(session, brief, 2, as_of=date(2027, 7, 10), actual_cost=Decimal(200000))
+        assert not session.query(EvmSnapshot).filter_by(status_update_id=later.id).one().breached
+
+
+def test_status_and_exception_reports_show_the_figures_and_print_typed_text_literally(
+    store_url,
+):
+    brief = make_brief()
+    with session_scope() as session:
+        take(session, brief, 1)
+    status = write(brief, EXECUTION, 1, "status-report")
+    markdown = Path(status.markdown_path).read_text(encoding="utf-8")
+    assert "## Overall status: RED" in markdown
+    assert "| Cost | 22.86 % | 10 % | 229 % | RED |" in markdown
+    assert r"SSO waits on two customers \| \<b\>not\</b\> \*\*bold\*\*" in markdown
+    document = Document(status.docx_path)
+    assert len(document.inline_shapes) == 1
+    with session_scope() as session:
+        stage_run = ensure_stage_run(
+            session, project=get_project(session, key=brief.key), stage=EXECUTION, attempt=1
+        )
+        tolerances = tolerances_in_force(session, stage_run=stage_run, stage=EXECUTION)
+        exception, markdown = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=EXECUTION,
+            attempt=1,
+            document_key="exception-report",
+            template="exception-report",
+            title="Exception report",
+            idempotency_key="exception-1",
+            extra={
+                "tolerances": tolerances.model_dump(),
+                "proposed": tolerances.model_copy(update={"cost_percent": 23}).model_dump(),
+            },
+        )
+    assert "| Cost | 22.86 % | 10 % | 229 % |" in markdown
+    assert r"| Continue with new tolerances: cost\_percent: 23 |" in markdown
+    assert "RECYCLE (back to Planning)" in markdown
+    assert "Re-plan: cost is past its tolerance by more than twice it" in markdown
+    assert report_recipients(brief, "status-report") == [
+        "dana.reyes@example.com",
+        "lee.park@example.com",
+    ]
