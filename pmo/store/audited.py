@@ -73,6 +73,21 @@ AUDITED: dict[str, Audited] = {
         "gate_id round approver_email code_hash issued_at used_at",
         "gate_id gates",
     ),
+    # A project manager's status reports: what was reported, and what it was judged to be.
+    "status_updates": Audited(
+        "status update",
+        "project_id stage_run_id number response_key reported_by as_of progress actual_cost "
+        "forecast_finish forecast_cost scope_change_percent quality_shortfall_percent "
+        "benefits_shortfall_percent commentary note risks issues complete accepted "
+        "refusal_field refusal_reason received_at",
+        "project_id projects",
+    ),
+    "evm_snapshots": Audited(
+        "earned value snapshot",
+        "status_update_id project_id as_of percent_complete bac pv ev ac spi cpi sv cv eac vac "
+        "rag overall breached recorded_at",
+        "project_id projects",
+    ),
 }
 
 TABLES: dict[str, Table] = {name: Base.metadata.tables[name] for name in AUDITED}

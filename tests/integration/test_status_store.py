@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from sqlalchemy import select, text
 
 from pmo.document_versions import write_document_version
 from pmo.reporting import report_recipients, take_update, tolerances_in_force
 from pmo.status_update import StatusUpdate
 from pmo.store import session_scope
+from pmo.store.ledger import LEDGER
+from pmo.store.ledger_verify import verify_ledger
 from pmo.store.models import EvmSnapshot, GateDecision, StatusUpdateRecord, utcnow
 from pmo.store.records import (
     ensure_gate,
@@ -150,3 +153,22 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
         "dana.reyes@example.com",
         "lee.park@example.com",
     ]
+
+
+def test_status_updates_and_their_figures_are_on_the_audit_ledger(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        row = take(session, brief, 1)
+        row_id = row.id
+    with session_scope() as session:
+        tables = {e.table_name for e in session.execute(select(LEDGER))}
+        assert {"status_updates", "evm_snapshots"} <= tables
+        assert verify_ledger(session) == []
+        engine = session.get_bind()
+    with engine.begin() as connection:  # behind the application's back
+        connection.execute(
+            text("UPDATE status_updates SET actual_cost = 2 WHERE id = :id"), {"id": row_id}
+        )
+    with session_scope() as session:
+        found = [str(p) for p in verify_ledger(session)]
+    assert len(found) == 1 and "status update" in found[0]
