@@ -36,6 +36,7 @@ from pmo.store.reporting import (
     find_status_update,
     latest_stage_run,
     project_snapshots,
+    project_updates,
     snapshot_of,
     status_updates,
 )
@@ -69,8 +70,10 @@ def tolerances_in_force(session: Session, *, stage_run: StageRun, stage: Stage) 
 
 
 def reporting_state(session: Session, *, stage_run: StageRun, stage: Stage) -> ReportingState:
+    """Progress, dates and risks carry over from the project's earlier updates (work done
+    before a re-plan stays done); numbering and tolerances are the stage attempt's own."""
     taken = status_updates(session, stage_run=stage_run)
-    accepted = [row for row in taken if row.accepted]
+    accepted = project_updates(session, project=session.get(Project, stage_run.project_id))
     last = accepted[-1] if accepted else None
     risks = [ReportedRisk(**risk).score for row in accepted for risk in row.risks]
     refusal = (

@@ -1,6 +1,7 @@
 """Status updates in the store, without Prefect: checked, recorded once per key with their
 earned value, and the documents they feed."""
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 from sqlalchemy import select, text
+from typer.testing import CliRunner
 
+from pmo.cli import app
 from pmo.document_versions import write_document_version
 from pmo.reporting import report_recipients, take_update, tolerances_in_force
 from pmo.status_update import StatusUpdate
@@ -172,3 +175,57 @@ def test_status_updates_and_their_figures_are_on_the_audit_ledger(store_url):
     with session_scope() as session:
         found = [str(p) for p in verify_ledger(session)]
     assert len(found) == 1 and "status update" in found[0]
+
+
+def test_pmo_projects_lists_stage_status_rag_and_the_latest_indices(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        take(session, brief, 1)
+    listed = CliRunner().invoke(app, ["projects", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.output) == [
+        {
+            "project": "APOLLO",
+            "name": "Apollo customer portal",
+            "lifecycle": "pmbok-waterfall",
+            "stage": "Execution",
+            "status": "in-progress",
+            "rag": "red",
+            "spi": 0.949,
+            "cpi": 0.814,
+            "as_of": "2027-06-30",
+            "run_id": None,
+        }
+    ]
+    table = CliRunner().invoke(app, ["projects"])
+    assert "APOLLO · Apollo customer portal" in table.output and "RED" in table.output
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["not-a-run"], "error: RUN_ID: 'not-a-run' is not a run id"),
+        (
+            ["00000000-0000-0000-0000-000000000000"],
+            "error: RUN_ID: no lifecycle run 00000000-0000-0000-0000-000000000000 is known",
+        ),
+        (["x", "--forecast-finish", "soon"], "error: --forecast-finish: 'soon' is not a date"),
+        (["x", "--progress", "40"], "error: --progress: '40' is not PACKAGE=PERCENT"),
+        (["x", "--actual-cost", "lots"], "error: --actual-cost: 'lots' is not an amount"),
+        (["x", "--risk", "Late:often"], "error: --risk: 'Late:often' is not DESCRIPTION"),
+    ],
+)
+def test_pmo_status_refuses_bad_input_in_one_line(store_url, args, line):
+    base = {
+        "--progress": "1=40",
+        "--actual-cost": "10",
+        "--forecast-finish": "2027-10-29",
+        "--forecast-cost": "10",
+    }
+    run, *rest = args
+    options = dict(zip(rest[::2], rest[1::2], strict=True))
+    flat = [item for pair in (base | options).items() for item in pair]
+    result = CliRunner().invoke(app, ["status", run, *flat])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert result.output.startswith(line)

@@ -1,0 +1,63 @@
+"""The status update's Resume form: what the Prefect UI draws, and its round trip."""
+
+import ast
+import inspect
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+import flows.reporting
+from flows.reporting import update_form
+from pmo.status_update import ReportedRisk, StatusUpdate, as_run_input, from_run_input
+from pmo.status_update import work_packages as packages_of
+from tests.factories import make_brief
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_form_has_a_percent_field_per_work_package_and_dropdowns_for_risks():
+    brief = make_brief()
+    first = packages_of(brief)[0]
+    form = update_form(brief, {first: 40.0}, "## Status update")
+    schema = form.model_json_schema()
+    fields = schema["properties"]
+    assert fields["wp_1"]["title"] == f"1. {first}"
+    assert (fields["wp_1"]["default"], fields["wp_2"]["default"]) == (40.0, 0.0)
+    assert (fields["wp_1"]["minimum"], fields["wp_1"]["maximum"]) == (0, 100)
+    assert fields["as_of"]["format"] == "date"
+    risk = schema["$defs"]["NewRisk"]["properties"]
+    assert risk["probability"]["enum"] == ["low", "medium", "high"]
+    assert set(schema["required"]) == {
+        "as_of",
+        "actual_cost",
+        "forecast_finish",
+        "forecast_cost",
+    }
+
+
+def test_the_flow_module_keeps_its_annotations_evaluated_so_the_ui_form_is_defined():
+    # DESIGN.md: `from __future__ import annotations` left a served flow's models undefined.
+    tree = ast.parse(inspect.getsource(flows.reporting))
+    futures = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
+    assert futures == []
+
+
+def test_what_pmo_status_sends_is_what_the_flow_reads_back():
+    brief = make_brief()
+    packages = packages_of(brief)
+    update = StatusUpdate(
+        as_of=date(2027, 6, 30),
+        progress={name: 50.0 for name in packages},
+        actual_cost=Decimal("1234.50"),
+        forecast_finish=date(2027, 11, 5),
+        forecast_cost=Decimal(255000),
+        commentary="On track",
+        risks=(ReportedRisk("Vendor late", "high", "medium"),),
+        issues=("Test rig broken",),
+        complete=True,
+    )
+    form = update_form(brief, {}, "")
+    received = form.model_validate(as_run_input(update, packages, "sub-1")).model_dump()
+    assert received["submission_id"] == "sub-1"
+    assert from_run_input(received, packages) == update
