@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pmo.brief import ProjectBrief
+from pmo.kpis import hours_between
 from pmo.store.models import DocumentRecord
 from process_library.checklist import Area, Checklist, FindingType, Question
 from process_library.schema import DOCUMENT_TITLES, Lifecycle
@@ -26,6 +27,11 @@ class Evidence:
     decisions: Sequence  # oldest first
     history: Sequence  # in the order the stages ran
     refused_answers: int
+    # Evidence only the PMO's audit gathers (`pmo audit`); None leaves its question to a person.
+    authorities: Sequence | None = None  # pmo.portfolio_evidence.Authority per accepted answer
+    bypasses: Sequence | None = None  # pmo.bypass.Bypass of the project's lifecycle run
+    gate_rounds: Sequence | None = None  # pmo.kpis.GateRound per gate
+    document_problems: Sequence[str] | None = None  # a missing or altered document file each
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,17 @@ def _document_on_record(key: str, evidence: Evidence) -> Result:
     if versions:
         latest = versions[-1]
         return "Yes", f"{latest.title} v{latest.version} on record (sha256 {latest.sha256[:12]}…)"
-    called_for = any(d.key == key for s in evidence.lifecycle.stages for d in s.documents)
-    if not called_for:
+    lifecycle = evidence.lifecycle
+    stages = [s for s in lifecycle.stages if any(d.key == key for d in s.documents)]
+    if not stages and key not in lifecycle.cancellation_documents:
         return "N/A", f"The lifecycle does not call for a {title.lower()} at this tier"
+    reached = {line.stage for line in evidence.history}
+    killed = any(line.status == "killed" for line in evidence.history)
+    if not any(s.name in reached for s in stages) and not (
+        killed and key in lifecycle.cancellation_documents
+    ):
+        stage = stages[0].name if stages else "closure"
+        return "N/A", f"Not due yet: the {title.lower()} belongs to {stage}, not reached"
     return "No", f"No {title.lower()} is on record"
 
 
@@ -91,12 +105,23 @@ def _brief_field(name: str, evidence: Evidence) -> Result:
 def _first_gate_approved(evidence: Evidence) -> Result:
     first = evidence.lifecycle.stages[0].gate.name
     goes = [d for d in evidence.decisions if d.gate == first and d.decision == "go"]
+    later = [h for h in evidence.history if h.stage != evidence.lifecycle.stages[0].name]
     if goes:
+        approved = max(d.decided_at for d in goes)
+        early = [h for h in later if h.started_at < approved]
+        if early:
+            return "No", (
+                f"{early[0].stage} started {early[0].started_at:%Y-%m-%d %H:%M} UTC, "
+                f"before {first} was approved ({approved:%Y-%m-%d %H:%M} UTC)"
+            )
         return "Yes", "; ".join(f"go by {d.approver} on {d.decided_at:%Y-%m-%d}" for d in goes)
+    if later:
+        return "No", f"{later[0].stage} started without a go at {first}"
     decided = [h for h in evidence.history if h.gate == first and h.outcome]
     if not decided:
         return None, f"{first} has not been decided yet"
-    return "No", f"{first} decided {', '.join(h.outcome for h in decided)}, never go"
+    # Not authorised, and nothing went ahead: the gate did its job.
+    return "N/A", f"{first} decided {', '.join(h.outcome for h in decided)}; no later stage began"
 
 
 def _gate_decisions_recorded(evidence: Evidence) -> Result:
@@ -156,6 +181,74 @@ def _risk_responses_planned(evidence: Evidence) -> Result:
     return "Yes", f"All {len(risks)} risk(s) have a planned response"
 
 
+NEEDS_PMO_AUDIT = "checked by the PMO's audit (`pmo audit`) against the run history"
+
+
+def _decided_by_gate_approvers(evidence: Evidence) -> Result:
+    if evidence.authorities is None:
+        return None, NEEDS_PMO_AUDIT
+    if not evidence.authorities:
+        return "N/A", "No gate decision has been recorded yet"
+    wrong = [
+        f"{a.decision} at {a.gate} by {a.approver}"
+        + (" (not named on the gate)" if not a.entitled else " (without a used code)")
+        for a in evidence.authorities
+        if not (a.entitled and a.code_used)
+    ]
+    if wrong:
+        return "No", "; ".join(wrong)
+    policy = sum(a.channel == "policy" for a in evidence.authorities)
+    by_rule = f", {policy} by the gate's timeout policy" if policy else ""
+    return "Yes", f"{len(evidence.authorities)} answer(s) by named approvers with codes{by_rule}"
+
+
+def _bypasses_of(kind: str, evidence: Evidence) -> Result:
+    if evidence.bypasses is None:
+        return None, NEEDS_PMO_AUDIT
+    found = [b for b in evidence.bypasses if b.finding == kind]
+    if found:
+        return "No", "; ".join(f"run {b.run_id}: {b.what}" for b in found)
+    return "Yes", "Every resume of the lifecycle run matches an answer recorded at its gate"
+
+
+def _run_moved_by_gates(evidence: Evidence) -> Result:
+    return _bypasses_of("control gap", evidence)
+
+
+def _run_alive(evidence: Evidence) -> Result:
+    if evidence.bypasses is None:
+        return None, NEEDS_PMO_AUDIT
+    answer, comment = _bypasses_of("delivery risk", evidence)
+    return (answer, comment) if answer == "No" else ("Yes", "The lifecycle run has not failed")
+
+
+def _gates_within_sla(evidence: Evidence) -> Result:
+    if evidence.gate_rounds is None:
+        return None, NEEDS_PMO_AUDIT
+    timed = [g for g in evidence.gate_rounds if g.sla_hours is not None and g.decided_at]
+    if not timed:
+        return "N/A", "No gate with an SLA has been decided yet"
+    late = [
+        f"{g.gate_name} took {hours_between(g.round_opened_at, g.decided_at):.0f} h "
+        f"(SLA {g.sla_hours:g} h)"
+        for g in timed
+        if hours_between(g.round_opened_at, g.decided_at) > g.sla_hours
+    ]
+    if late:
+        return "No", "; ".join(late)
+    return "Yes", f"{len(timed)} gate round(s) decided within their SLA"
+
+
+def _documents_intact(evidence: Evidence) -> Result:
+    if evidence.document_problems is None:
+        return None, NEEDS_PMO_AUDIT
+    if not evidence.documents:
+        return "N/A", "No document is on record yet"
+    if evidence.document_problems:
+        return "No", "; ".join(evidence.document_problems)
+    return "Yes", "Every document's files match the sha256 the store recorded"
+
+
 RECORD_CHECKS: dict[str, Callable[[Evidence], Result]] = {
     "first-gate-approved": _first_gate_approved,
     "gate-decisions-recorded": _gate_decisions_recorded,
@@ -164,4 +257,9 @@ RECORD_CHECKS: dict[str, Callable[[Evidence], Result]] = {
     "setbacks-explained": _setbacks_explained,
     "risks-owned": _risks_owned,
     "risk-responses-planned": _risk_responses_planned,
+    "decided-by-gate-approvers": _decided_by_gate_approvers,
+    "run-moved-by-gates": _run_moved_by_gates,
+    "run-alive": _run_alive,
+    "gates-within-sla": _gates_within_sla,
+    "documents-intact": _documents_intact,
 }

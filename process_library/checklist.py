@@ -20,6 +20,11 @@ RecordCheck = Literal[
     "setbacks-explained",
     "risks-owned",
     "risk-responses-planned",
+    "decided-by-gate-approvers",
+    "run-moved-by-gates",
+    "run-alive",
+    "gates-within-sla",
+    "documents-intact",
 ]
 Check = Annotated[str, StringConstraints(pattern=r"^(document|brief|record):[a-z0-9_-]+$")]
 

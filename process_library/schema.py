@@ -4,6 +4,7 @@ The same models validate the YAML, type the flow's code and feed the documents, 
 new stage, gate or criterion is a YAML change and never a new `if` in a flow.
 """
 
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,6 +23,7 @@ Decision = Literal["go", "kill", "hold", "recycle"]
 ALL_TIERS: tuple[Tier, ...] = ("small", "medium", "large")
 
 
+@lru_cache(maxsize=8192)  # an audit reads the same people's addresses in every brief
 def checked_email(value: str) -> str:
     """Every address pmo-flows accepts goes through email-validator (no DNS lookup)."""
     try:

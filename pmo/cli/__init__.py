@@ -3,7 +3,7 @@
 import typer
 from typer.core import TyperGroup
 
-from pmo.cli import demo, docs, gates, library, projects, server, status
+from pmo.cli import audit, demo, docs, gates, library, projects, server, status
 from pmo.errors import PmoInputError, ServiceUnavailable
 
 
@@ -34,6 +34,7 @@ app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)
 app.command("unlock")(gates.unlock)
 app.command("docs")(docs.docs)
+app.command("audit")(audit.audit)
 app.command("status")(status.status)
 app.command("projects")(status.projects)
 app.add_typer(library.app, name="library")

@@ -9,11 +9,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 import httpx
 import pytest
-from prefect import get_client
 from typer.testing import CliRunner
 
 from flows.gate_sla import gate_sla
@@ -25,54 +23,13 @@ from pmo.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, Notification
 from pmo.store.records import get_project
+from tests.deployed import approve, wait_for_mails, wait_for_state
 from tests.factories import brief_data, write_brief
 from tests.gate_mail import code_mails, latest_code
 
 pytestmark = pytest.mark.integration
 
 SPONSOR, PMO = "dana.reyes@example.com", "pmo@example.com"
-
-
-def wait_for_state(run_id: str, *names: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            run = client.read_flow_run(UUID(run_id))
-            if run.state_name in names:
-                return run.state_name
-            if run.state and run.state.is_final() and run.state_name not in names:
-                raise AssertionError(f"run ended {run.state_name}: {run.state.message}")
-            time.sleep(0.3)
-    raise AssertionError(f"run {run_id} is {run.state_name}, not {' or '.join(names)}")
-
-
-def wait_for_mails(smtp_server, count: int, timeout: float = 30, gate: str | None = None) -> None:
-    """Until `count` approval codes were mailed (for `gate`, when given)."""
-
-    def mailed() -> int:
-        return sum(1 for m in code_mails(smtp_server.messages) if gate in (None, m.gate))
-
-    deadline = time.monotonic() + timeout
-    while mailed() < count and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-def approve(run_id: str, approver: str, decision: str, code: str, comment: str = "Reviewed."):
-    return CliRunner().invoke(
-        app,
-        [
-            "approve",
-            run_id,
-            "--as",
-            approver,
-            "--decision",
-            decision,
-            "--code",
-            code,
-            "--comment",
-            comment,
-        ],
-    )
 
 
 @pytest.fixture

@@ -1,0 +1,249 @@
+"""The store's record of many projects at once, read in a few queries, as audit evidence.
+
+An audit of thousands of projects cannot ask the store about one project at a time, so
+every table is read once for the selected projects and grouped by project here.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from pmo.approvals import POLICY
+from pmo.bypass import RunReason
+from pmo.dossier import DecisionLine, StageLine
+from pmo.store.models import (
+    ApprovalCode,
+    DocumentRecord,
+    EvmSnapshot,
+    Gate,
+    GateDecision,
+    Project,
+    StageRun,
+    StatusUpdateRecord,
+)
+from process_library.schema import Gate as GateDefinition
+from process_library.schema import Lifecycle
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Whether one accepted answer came from someone entitled to give it."""
+
+    gate: str
+    approver: str
+    decision: str
+    entitled: bool
+    code_used: bool
+    channel: str
+
+
+@dataclass
+class ProjectRecord:
+    """Everything the store holds on one project that an audit looks at."""
+
+    project: Project
+    lifecycle: Lifecycle
+    stage_runs: list[StageRun] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
+    decisions: list[GateDecision] = field(default_factory=list)  # accepted and refused
+    codes_used: set[tuple[int, int, str]] = field(default_factory=set)  # gate, round, who
+    documents: list[DocumentRecord] = field(default_factory=list)
+    updates: list[StatusUpdateRecord] = field(default_factory=list)
+    latest_evm: EvmSnapshot | None = None
+
+    @property
+    def key(self) -> str:
+        return self.project.key
+
+    def gate_definition(self, gate: Gate) -> GateDefinition | None:
+        stage_key = self._stage_runs_by_id[gate.stage_run_id].stage_key
+        for stage in self.lifecycle.stages:
+            if stage.key != stage_key:
+                continue
+            for definition in (stage.gate, stage.exception_gate):
+                # An exception gate is kept as `<its key>-<update number>`.
+                if definition and (
+                    gate.gate_key == definition.key
+                    or gate.gate_key.startswith(f"{definition.key}-")
+                ):
+                    return definition
+        return None
+
+    @cached_property  # read once the record is loaded
+    def _stage_runs_by_id(self) -> dict[int, StageRun]:
+        return {sr.id: sr for sr in self.stage_runs}
+
+    def decision_lines(self) -> list[DecisionLine]:
+        """Every accepted decision, oldest first, as the dossier shows them."""
+        stage_runs = self._stage_runs_by_id
+        stage_names = {s.key: s.name for s in self.lifecycle.stages}
+        gates = {g.id: g for g in self.gates}
+        return [
+            DecisionLine(
+                stage=stage_names.get(stage_runs[gates[d.gate_id].stage_run_id].stage_key, ""),
+                gate=gates[d.gate_id].gate_name,
+                attempt=stage_runs[gates[d.gate_id].stage_run_id].attempt,
+                approver=d.approver_email,
+                roles=d.roles,
+                decision=d.decision,
+                comment=d.comment,
+                conditions=d.conditions,
+                decided_at=d.received_at,
+            )
+            for d in self.decisions
+            if d.accepted
+        ]
+
+    def stage_lines(self) -> list[StageLine]:
+        """Every stage attempt in the order it ran, with how its stage gate went."""
+        gates = {g.stage_run_id: g for g in self.gates if g.kind == "stage"}
+        return [
+            StageLine(
+                stage=sr.stage_name,
+                attempt=sr.attempt,
+                status=sr.status,
+                started_at=sr.started_at,
+                finished_at=sr.finished_at,
+                gate=gate.gate_name if (gate := gates.get(sr.id)) else None,
+                outcome=gate.outcome if gate else None,
+                rounds=gate.round if gate else 0,
+                gate_opened_at=gate.opened_at if gate else None,
+                gate_decided_at=gate.decided_at if gate else None,
+            )
+            for sr in self.stage_runs
+        ]
+
+    def authorities(self) -> list[Authority]:
+        """For each accepted answer: was its giver named on the gate, with a code used?"""
+        gates = {g.id: g for g in self.gates}
+        named = self.project.brief.get("approvers", {})
+        found = []
+        for decision in (d for d in self.decisions if d.accepted):
+            gate = gates[decision.gate_id]
+            definition = self.gate_definition(gate)
+            if decision.channel == POLICY:
+                entitled = bool(definition and definition.timing.on_timeout == decision.decision)
+                code_used = True  # a policy decides by the lifecycle's rule, not by a code
+            else:
+                roles = definition.approvers if definition else ()
+                entitled = any(decision.approver_email in named.get(r, ()) for r in roles)
+                code_used = (gate.id, decision.round, decision.approver_email) in self.codes_used
+            found.append(
+                Authority(
+                    gate.gate_name,
+                    decision.approver_email,
+                    decision.decision,
+                    entitled,
+                    code_used,
+                    decision.channel,
+                )
+            )
+        return found
+
+    def run_reasons(self) -> list[RunReason]:
+        """What the store recorded that explains the lifecycle run leaving a pause."""
+        gates = {g.id: g for g in self.gates}
+        reasons = []
+        for decision in self.decisions:
+            if decision.channel not in ("prefect", POLICY):
+                continue  # refused before any resume (by `pmo approve` itself)
+            kind = (
+                "policy"
+                if decision.channel == POLICY
+                else "answer"
+                if decision.accepted
+                else "refused"
+            )
+            detail = decision.refusal_reason or f"{decision.decision} by {decision.approver_email}"
+            reasons.append(
+                RunReason(decision.received_at, gates[decision.gate_id].gate_name, kind, detail)
+            )
+        stage_names = {sr.id: sr.stage_name for sr in self.stage_runs}
+        reasons += [
+            RunReason(u.received_at, stage_names.get(u.stage_run_id, ""), "status", "update")
+            for u in self.updates
+        ]
+        return reasons
+
+    def waiting_at(self) -> str | None:
+        waiting = [g for g in self.gates if g.status != "decided"]
+        return waiting[-1].gate_name if waiting else None
+
+
+def load_records(
+    session: Session, *, project_key: str | None = None, since: datetime | None = None
+) -> list[ProjectRecord]:
+    """The record of every project the selection names, oldest project first."""
+    query = select(Project).options(defer(Project.lifecycle_definition)).order_by(Project.id)
+    if project_key is not None:
+        query = query.where(Project.key == project_key)
+    if since is not None:
+        query = query.where(Project.created_at >= since)
+    projects = list(session.scalars(query))
+    if not projects:
+        return []
+    lifecycles = _pinned_lifecycles(session, projects)
+    records = {p.id: ProjectRecord(p, lifecycles[(p.lifecycle_version, p.tier)]) for p in projects}
+    ids = list(records)
+    for row in _rows(session, StageRun, StageRun.project_id, ids, StageRun.id):
+        records[row.project_id].stage_runs.append(row)
+    gate_project: dict[int, int] = {}
+    for row in _rows(session, Gate, Gate.project_id, ids, Gate.id):
+        records[row.project_id].gates.append(row)
+        gate_project[row.id] = row.project_id
+    for row in _rows(session, GateDecision, GateDecision.gate_id, list(gate_project), None):
+        records[gate_project[row.gate_id]].decisions.append(row)
+    used = select(ApprovalCode.gate_id, ApprovalCode.round, ApprovalCode.approver_email).where(
+        ApprovalCode.used_at.is_not(None)
+    )
+    for gate_id, round_, who in _chunked(session, used, ApprovalCode.gate_id, list(gate_project)):
+        records[gate_project[gate_id]].codes_used.add((gate_id, round_, who))
+    for row in _rows(session, DocumentRecord, DocumentRecord.project_id, ids, DocumentRecord.id):
+        records[row.project_id].documents.append(row)
+    updates = _rows(session, StatusUpdateRecord, StatusUpdateRecord.project_id, ids, None)
+    for row in updates:
+        records[row.project_id].updates.append(row)
+    for row in _rows(session, EvmSnapshot, EvmSnapshot.project_id, ids, EvmSnapshot.id):
+        records[row.project_id].latest_evm = row  # ascending id: the last is the latest
+    for record in records.values():
+        record.decisions.sort(key=lambda d: (d.received_at, d.id))
+        record.updates.sort(key=lambda u: (u.received_at, u.id))
+    return list(records.values())
+
+
+def _pinned_lifecycles(
+    session: Session, projects: list[Project]
+) -> dict[tuple[str, str], Lifecycle]:
+    """Each (lifecycle version, tier) read and validated once, however many projects use it."""
+    pinned: dict[tuple[str, str], Lifecycle] = {}
+    for project in projects:
+        pin = (project.lifecycle_version, project.tier)
+        if pin not in pinned:
+            definition = session.scalar(
+                select(Project.lifecycle_definition).where(Project.id == project.id)
+            )
+            pinned[pin] = Lifecycle.model_validate(definition)
+    return pinned
+
+
+CHUNK = 5000  # ids per IN (...) list: PostgreSQL and SQLite both take this many parameters
+
+
+def _rows(session: Session, model: Any, column: Any, ids: list[int], order: Any) -> list[Any]:
+    rows: list[Any] = []
+    for start in range(0, len(ids), CHUNK):
+        query = select(model).where(column.in_(ids[start : start + CHUNK]))
+        if order is not None:
+            query = query.order_by(order)
+        rows += session.scalars(query)
+    return rows
+
+
+def _chunked(session: Session, query: Any, column: Any, ids: list[int]) -> Iterable[Any]:
+    for start in range(0, len(ids), CHUNK):
+        yield from session.execute(query.where(column.in_(ids[start : start + CHUNK])))
