@@ -47,10 +47,16 @@ def child_process(
 
 @contextmanager
 def local_prefect_server(
-    home: Path, port: int | None = None, *, ui: bool = True, timeout: float = 60
+    home: Path,
+    port: int | None = None,
+    *,
+    ui: bool = True,
+    timeout: float = 60,
+    database_url: str | None = None,
 ) -> Iterator[str]:
-    """Run `prefect server start` on 127.0.0.1 with its database under `home`; yields the
-    API URL and stops the server on exit."""
+    """Run `prefect server start` on 127.0.0.1, its database under `home` unless
+    `database_url` names another (PostgreSQL: `postgresql+asyncpg://...`); yields the API URL
+    and stops the server on exit."""
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     home.mkdir(parents=True, exist_ok=True)
@@ -61,7 +67,9 @@ def local_prefect_server(
     }
     env.update(
         PREFECT_HOME=str(home),
-        PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=(
+            database_url or f"sqlite+aiosqlite:///{home / 'prefect.db'}"
+        ),
         PREFECT_UI_ENABLED="true" if ui else "false",
         # The UI asks this address for the API; left alone, Prefect derives it from its
         # default port (4200), not from --port, and the UI of any other port is broken.
