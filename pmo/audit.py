@@ -23,12 +23,12 @@ class Evidence:
     brief: ProjectBrief
     lifecycle: Lifecycle
     documents: Sequence[DocumentRecord]  # oldest first
-    # The dossier's DecisionLine and StageLine (typed loosely: the dossier imports this module)
+    # pmo.project_records' DecisionLine and StageLine (typed loosely: that module imports this one)
     decisions: Sequence  # oldest first
     history: Sequence  # in the order the stages ran
     refused_answers: int
     # Evidence only the PMO's audit gathers (`pmo audit`); None leaves its question to a person.
-    authorities: Sequence | None = None  # pmo.portfolio_evidence.Authority per accepted answer
+    authorities: Sequence | None = None  # pmo.project_records.Authority per accepted answer
     bypasses: Sequence | None = None  # pmo.bypass.Bypass of the project's lifecycle run
     gate_rounds: Sequence | None = None  # pmo.kpis.GateRound per gate
     document_problems: Sequence[str] | None = None  # a missing or altered document file each

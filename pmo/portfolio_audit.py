@@ -16,7 +16,7 @@ from pmo.bypass import Bypass, find_bypasses
 from pmo.errors import PmoInputError
 from pmo.kpis import GateRound, PortfolioKpis, ProjectStanding, Turnaround, portfolio_kpis
 from pmo.ledger_anchor import read_anchor, save_anchor
-from pmo.portfolio_evidence import ProjectRecord, load_records
+from pmo.project_records import ProjectRecord, load_records
 from pmo.run_history import RunHistory, RunSelection, read_lifecycle_runs
 from pmo.settings import get_settings
 from pmo.store import session_scope

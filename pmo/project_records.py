@@ -1,7 +1,9 @@
-"""The store's record of many projects at once, read in a few queries, as audit evidence.
+"""The store's record of a project as documents and audits read it: its signatures
+(decision lines), its stage history, who answered with what authority, what moved its run.
 
-An audit of thousands of projects cannot ask the store about one project at a time, so
-every table is read once for the selected projects and grouped by project here.
+`load_records` reads one project or thousands at once: an audit of a whole portfolio
+cannot ask the store about one project at a time, so every table is read once for the
+selected projects and grouped by project here.
 """
 
 from collections.abc import Iterable
@@ -15,7 +17,6 @@ from sqlalchemy.orm import Session, defer
 
 from pmo.approvals import POLICY
 from pmo.bypass import RunReason
-from pmo.dossier import DecisionLine, StageLine
 from pmo.store.models import (
     ApprovalCode,
     DocumentRecord,
@@ -28,6 +29,51 @@ from pmo.store.models import (
 )
 from process_library.schema import Gate as GateDefinition
 from process_library.schema import Lifecycle
+
+
+@dataclass(frozen=True)
+class StageLine:
+    """One attempt at a stage and how its gate went."""
+
+    stage: str
+    attempt: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    gate: str | None
+    outcome: str | None
+    rounds: int
+    gate_opened_at: datetime | None
+    gate_decided_at: datetime | None
+
+    @property
+    def gate_days(self) -> float | None:
+        if self.gate_opened_at is None or self.gate_decided_at is None:
+            return None
+        return (self.gate_decided_at - self.gate_opened_at).total_seconds() / 86400
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """One accepted status update and its earned value snapshot."""
+
+    update: StatusUpdateRecord
+    figures: EvmSnapshot
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    """One signature in the record: who decided what at which gate, when and why."""
+
+    stage: str
+    gate: str
+    attempt: int
+    approver: str
+    roles: str
+    decision: str
+    comment: str
+    conditions: str
+    decided_at: datetime
 
 
 @dataclass(frozen=True)
