@@ -16,8 +16,9 @@ def validate(
 ) -> None:
     """Validate one lifecycle file or every lifecycle in a folder, with the communication
     policy, the audit checklist each names and the document templates each will render
-    (PMO_TEMPLATES_DIR first)."""
+    (PMO_TEMPLATES_DIR first), and the portfolio audit report's template."""
     from pmo.document_versions import check_lifecycle_templates
+    from pmo.documents import check_template
     from process_library.checklist import load_checklist
     from process_library.communication import load_communication_policy
     from process_library.loader import validate_library
@@ -32,3 +33,6 @@ def validate(
             f"{len(stages)} gates, roles {', '.join(sorted(loaded.lifecycle.approver_roles))}, "
             f"audit checklist {checklist.name}, {len(templates)} document templates"
         )
+    # The report is rendered by the daily audit, long after a PMO edits its template.
+    report = check_template("portfolio-audit.md.j2")
+    typer.echo(f"ok  portfolio audit report template ({report})")

@@ -67,3 +67,13 @@ def test_a_broken_template_is_one_line_and_exit_2_before_anything_runs(
     assert len(errors) == 1 and errors[0].startswith(f"error: {broken}:4: {PROBLEM}")
     assert "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())  # nothing was run or written
+
+
+def test_a_broken_portfolio_audit_template_fails_library_validate(own_templates):
+    broken = own_templates / "portfolio-audit.md.j2"
+    broken.write_text(BROKEN, encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["library", "validate"])
+
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(f"error: {broken}:4: {PROBLEM}")
