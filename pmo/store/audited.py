@@ -51,8 +51,8 @@ AUDITED: dict[str, Audited] = {
     # Not resume_turn_until: a turn taken for a few seconds by every `pmo approve`.
     "gates": Audited(
         "gate",
-        "project_id stage_run_id gate_key gate_name status round outcome flow_run_id opened_at "
-        "round_opened_at decided_at wrong_codes locked_at escalated_at",
+        "project_id stage_run_id kind gate_key gate_name status round outcome flow_run_id "
+        "opened_at round_opened_at decided_at wrong_codes locked_at escalated_at",
         "project_id projects",
     ),
     "gate_decisions": Audited(

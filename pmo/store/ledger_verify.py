@@ -216,8 +216,7 @@ def _check_rows(
             if not intact:
                 continue  # its entry was edited, already reported; nothing to compare with
             payload = row_payload(name, row[1:-1])
-            if payload != recorded:
-                changes = _changes(recorded, payload)
+            if payload != recorded and (changes := _changes(recorded, payload)):
                 problems.append(
                     LedgerProblem(
                         "row-edited",
@@ -246,7 +245,12 @@ def _check_rows(
 
 
 def _changes(recorded_payload: str, current_payload: str) -> str:
-    """Which columns differ, old → new."""
+    """Which columns differ, old → new; "" if none does.
+
+    Only the columns both know are compared: a column added to (or dropped from) `AUDITED`
+    after a row's last entry is not a change to that row. The snapshot itself is covered by
+    its entry's hash, so no one can hide a column from this comparison unnoticed.
+    """
     try:
         recorded = json.loads(recorded_payload)
     except ValueError:
@@ -255,7 +259,7 @@ def _changes(recorded_payload: str, current_payload: str) -> str:
         return "its ledger snapshot is not readable"
     current = json.loads(current_payload)
     return ", ".join(
-        f"{column} {recorded.get(column)!r} → {current.get(column)!r}"
-        for column in sorted(current.keys() | recorded.keys())
-        if recorded.get(column) != current.get(column)
+        f"{column} {recorded[column]!r} → {current[column]!r}"
+        for column in sorted(current.keys() & recorded.keys())
+        if recorded[column] != current[column]
     )

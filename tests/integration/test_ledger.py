@@ -12,7 +12,8 @@ from sqlalchemy import delete, func, select, text, update
 from pmo.approvals import claim_code, record_answer, send_approval_request
 from pmo.gatekeeping import Answer
 from pmo.mail import compose_message
-from pmo.store import session_scope
+from pmo.store import audited, session_scope
+from pmo.store.audited import Audited
 from pmo.store.ledger import GENESIS, LEDGER, LedgerHead, entry_hash, ledger_head
 from pmo.store.ledger_verify import verify_ledger
 from pmo.store.models import DocumentRecord, Gate, GateDecision, Project, utcnow
@@ -159,6 +160,23 @@ def test_rows_the_application_deletes_are_on_the_ledger_as_deleted(store_url):
     ]
     assert '"document_key":"raid-log"' in deleted[1].payload
     assert problems() == []
+
+
+def test_a_column_added_to_the_audit_later_is_no_change_to_rows_written_before(
+    store_url, monkeypatch
+):
+    decide_first_gate()
+    gates = audited.AUDITED["gates"]
+    wider = Audited(gates.label, f"{gates.column_names} resume_turn_until", gates.parent_link)
+    monkeypatch.setitem(audited.AUDITED, "gates", wider)
+    monkeypatch.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+    assert problems() == []
+    with session_scope() as session:
+        session.scalar(select(Gate)).resume_turn_until = utcnow()
+    assert '"resume_turn_until":"20' in entries()[-1].payload  # covered from its next write
+    sql("UPDATE gates SET resume_turn_until = NULL")
+    (problem,) = problems()
+    assert "was edited after ledger entry" in problem and "resume_turn_until '20" in problem
 
 
 def test_a_decision_edited_in_the_database_is_reported_with_its_project(store_url):
