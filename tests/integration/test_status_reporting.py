@@ -1,7 +1,8 @@
-"""Status reporting on a deployed lifecycle: the project manager reports with `pmo status`
-while the run is suspended in execution, each update is written up and mailed, a forecast
-past tolerance opens the exception gate for the sponsor, and the run goes on; resumes
-repeat nothing."""
+"""Status reporting on a deployed lifecycle: a project that passed its first gates reaches
+execution, where the run waits suspended; the project manager reports with `pmo status`,
+each update is written up and mailed, a forecast past tolerance opens the exception gate
+for the sponsor, who decides, and the run goes on to the stage's gate; resumes repeat
+nothing."""
 
 import json
 import time
@@ -12,26 +13,33 @@ from uuid import UUID
 import pytest
 from docx import Document
 from prefect import get_client
+from prefect.deployments import run_deployment
+from prefect.states import Scheduled
 from typer.testing import CliRunner
 
+from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.gate_sla import gate_sla
+from pmo.brief import parse_brief
 from pmo.cli import app
 from pmo.serve import served_in_subprocess
 from pmo.store import session_scope
-from pmo.store.models import EvmSnapshot, Gate, Notification, StatusUpdateRecord
-from tests.factories import brief_data, write_brief
-from tests.gate_mail import latest_code
-from tests.integration.test_deployed_lifecycle import (
-    PMO,
-    SPONSOR,
-    approve,
-    wait_for_mails,
-    wait_for_state,
+from pmo.store.models import (
+    EvmSnapshot,
+    Gate,
+    GateDecision,
+    Notification,
+    StatusUpdateRecord,
+    utcnow,
 )
+from pmo.store.records import mark_decided
+from tests.deployed import wait_for_mails, wait_for_state
+from tests.factories import brief_data
+from tests.gate_mail import latest_code
+from tests.project_record import LIFECYCLE, at_gate
 
 pytestmark = pytest.mark.integration
 
-PM = "sam.okafor@example.com"
+SPONSOR, PM = "dana.reyes@example.com", "sam.okafor@example.com"
 REPORT_READERS = {"dana.reyes@example.com", "lee.park@example.com"}  # "Manage closely"
 
 
@@ -74,25 +82,54 @@ def one_line_refusal(result, expected: str) -> None:
     assert len(lines) == 1 and expected in lines[0], result.output
 
 
+def started_in_execution(data: dict) -> str:
+    """A deployed lifecycle run whose project passed its charter and plan gates on record
+    (the gates themselves are tested elsewhere): the run skips them and reaches execution.
+
+    The run is created scheduled an hour ahead, the store seeded with its project and
+    decided gates, then the run is rescheduled for now."""
+    brief = parse_brief(data)
+    with get_client(sync_client=True) as client:
+        run = run_deployment(
+            LIFECYCLE_DEPLOYMENT,
+            parameters={"brief": brief.model_dump(mode="json")},
+            scheduled_time=datetime.now(UTC) + timedelta(hours=1),
+            timeout=0,
+        )
+        with session_scope() as session:
+            # before the project is in a reporting stage, the run takes no status updates
+            for stage in LIFECYCLE.lifecycle.stages[:2]:
+                _, stage_run, gate = at_gate(session, brief, stage, run_id=str(run.id))
+                session.add(
+                    GateDecision(
+                        gate_id=gate.id,
+                        round=1,
+                        response_key=f"{stage.key}-1-1-1",
+                        approver_email=SPONSOR,
+                        roles="sponsor",
+                        decision="go",
+                        accepted=True,
+                    )
+                )
+                session.flush()
+                mark_decided(
+                    session, gate=gate, stage_run=stage_run, round=1, outcome="go", at=utcnow()
+                )
+        one_line_refusal(
+            status(str(run.id), "1=10", actual_cost="1", **FIGURES),
+            f"error: RUN_ID: {brief.key} is not in a stage taking status updates: it is "
+            "active, at Planning (passed)",
+        )
+        client.set_flow_run_state(run.id, Scheduled(), force=True)
+    return str(run.id)
+
+
 FIGURES = {"as_of": "2027-06-30", "forecast_finish": "2027-11-05", "forecast_cost": "255000"}
 
 
 def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deployed, tmp_path):
     smtp = deployed
-    brief = write_brief(tmp_path, brief_data(key="HELIOS"))
-    run_id = json.loads(CliRunner().invoke(app, ["start", str(brief), "--json"]).output)["run_id"]
-    wait_for_state(run_id, "Suspended")
-    one_line_refusal(
-        status(run_id, "1=10", actual_cost="1", **FIGURES),
-        "error: RUN_ID: HELIOS is not in a stage taking status updates: it is active, "
-        "at Initiation (at-gate)",
-    )
-    for gate in ("initiation/1/charter-approval", "planning/1/plan-approval"):
-        wait_for_mails(smtp, 2, gate=f"HELIOS/{gate}/1")
-        wait_for_state(run_id, "Suspended")
-        for approver in (SPONSOR, PMO):
-            code = latest_code(smtp.messages, f"HELIOS/{gate}/1", approver)
-            assert approve(run_id, approver, "go", code).exit_code == 0
+    run_id = started_in_execution(brief_data(key="HELIOS"))
     wait_until_reporting(run_id)
 
     # the Resume form is a schema on Prefect's server: a percent field per work package
