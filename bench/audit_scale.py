@@ -4,7 +4,7 @@ Run by hand: `python bench/audit_scale.py [--sizes 1000,5000,10000] [--postgres 
 A Prefect server backed by PostgreSQL (a fresh database) and a store on PostgreSQL are
 filled step by step up to each size with lifecycle runs like a project waiting at its plan
 gate: two answered gate rounds, eight states in Prefect, two accepted answers with their
-codes, three documents with their files, every store row on the audit ledger.
+codes, the documents of both stages with their files, every store row on the audit ledger.
 
 At each size it prints, in one process:
 - baseline: paging every lifecycle run through Prefect's API (the least any audit reads);
@@ -172,8 +172,10 @@ class Portfolio:
                             received_at=answered,
                         )
                     )
-                for document in initiation.documents:
-                    session.add(self._document(project, first, key, document.key, t0))
+                # Each stage writes its documents before its gate opens.
+                for stage, stage_run in ((initiation, first), (planning, second)):
+                    for document in stage.documents:
+                        session.add(self._document(project, stage_run, key, document.key, t0))
 
     def _document(self, project, stage_run, key: str, document_key: str, at: datetime):
         import hashlib
@@ -191,7 +193,7 @@ class Portfolio:
         return DocumentRecord(
             project_id=project.id,
             stage_run_id=stage_run.id,
-            idempotency_key=f"{key}/initiation/1/{document_key}",
+            idempotency_key=f"{key}/{stage_run.stage_key}/1/{document_key}",
             document_key=document_key,
             title=document_key.replace("-", " ").capitalize(),
             version=1,

@@ -5,6 +5,7 @@ from datetime import timedelta
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.audit import pmo_audit
 from flows.gate_sla import gate_sla
 from flows.lifecycle import project_lifecycle
 from pmo.settings import get_settings
@@ -23,6 +24,13 @@ def deployments() -> list[RunnerDeployment]:
             name="gate-sla",
             description="Remind, escalate and apply timeout policies at gates that wait too long.",
             interval=timedelta(minutes=get_settings().gate_sla_interval_minutes),
+            tags=["pmo"],
+        ),
+        pmo_audit.to_deployment(
+            name="pmo-audit",
+            description="The PMO's daily audit: checklists from evidence, bypassed gates, "
+            "the tamper-evident ledger and the portfolio KPIs.",
+            cron=get_settings().audit_cron,
             tags=["pmo"],
         ),
     ]

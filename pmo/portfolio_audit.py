@@ -114,8 +114,9 @@ def audit_portfolio(
             raise UnknownProject(
                 "--project", f"no project '{selection.project_key}' in the store or in Prefect"
             )
-        problems = verify_ledger(session, head=previous_head)
+        # The head first: what the next audit checks for is then at most what was verified.
         head = ledger_head(session)
+        problems = verify_ledger(session, head=previous_head)
     by_run = {run.run_id: run for run in runs}
     ledger_by_project: dict[str, list[LedgerProblem]] = {}
     for problem in problems:

@@ -44,6 +44,9 @@ class PmoSettings(BaseSettings):
     gate_sla_interval_minutes: float = Field(
         default=15, gt=0, description="How often `pmo up` checks gates for reminders and SLAs."
     )
+    audit_cron: str = Field(
+        default="0 6 * * *", description="When `pmo up` runs the daily pmo-audit (cron, UTC)."
+    )
     gate_pause_timeout_seconds: int = Field(
         default=7 * 24 * 3600, description="How long a paused (not suspended) run waits at a gate."
     )

@@ -1,10 +1,10 @@
 """`pmo audit`: the PMO's audit of the portfolio, from Prefect's run history and the store."""
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -52,7 +52,8 @@ def audit(
 
         written = write_portfolio_report(result, out)
     if as_json:
-        typer.echo(json.dumps(audit_json(result), indent=2))
+        # orjson: the standard library takes seconds on a 10,000-project audit.
+        typer.echo(orjson.dumps(audit_json(result), option=orjson.OPT_INDENT_2).decode())
     else:
         _print_summary(result)
         if out is not None:

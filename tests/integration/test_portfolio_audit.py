@@ -3,6 +3,7 @@ history, a record altered afterwards breaks the ledger, and bad input gets one l
 
 import json
 import time
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -117,7 +118,11 @@ def test_the_audit_finds_gates_passed_from_outside_and_records_altered_after(
     assert (charter["decided"], charter["outcomes"]["go"], charter["outcomes"]["kill"]) == (2, 1, 1)
     assert charter["cycle_hours_p50"] is not None and charter["within_sla_share"] == 1.0
     assert set(kpis["approval_turnaround_hours"]) == {"sponsor", "pmo"}
-    assert report["ledger"]["intact"] is True and report["runs_read"] == 2
+    assert report["ledger"]["intact"] is True
+    # The Prefect server is the test session's: other tests' runs are read too, and are
+    # listed as runs with no project in this store.
+    assert {alpha, beta} <= {p["run_id"] for p in report["projects"]}
+    assert report["runs_read"] == 2 + len(report["runs_without_project"])
 
     # The kill at BETA's gate is turned into a go in the database, behind the application
     # (as with psql or sqlite3).
@@ -155,3 +160,38 @@ def test_an_unreachable_prefect_api_is_one_line_and_exit_1(audited, monkeypatch)
         result = audit()
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot ") and len(result.output.splitlines()) == 1
+
+
+def test_the_pmo_audit_flow_publishes_its_report_and_fails_on_a_tampered_record(
+    audited, prefect_api, store_url, pmo_home
+):
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.audit import pmo_audit
+    from tests.factories import make_brief
+    from tests.project_record import run_documents
+
+    run_documents(make_brief(key="VESTA"))
+    state = pmo_audit(return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert (summary["projects"], summary["ledger_intact"]) == (1, True)
+    written = [Path(p) for p in summary["report"]]
+    assert {p.suffix for p in written} >= {".md", ".docx", ".json"}
+    assert all(p.is_file() and p.parent.parent == pmo_home / "audits" for p in written)
+    with get_client(sync_client=True) as client:
+        keys = {
+            a.key
+            for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=["portfolio-audit", "portfolio-audit-findings"])
+                )
+            )
+        }
+    assert keys == {"portfolio-audit", "portfolio-audit-findings"}
+
+    with create_engine(store_url).begin() as connection:
+        connection.execute(text("DELETE FROM documents WHERE document_key = 'charter'"))
+    state = pmo_audit(return_state=True)
+    assert state.is_failed()
+    assert state.message == "the record was altered: 1 ledger problem(s)"
