@@ -9,7 +9,6 @@ from typing import Literal
 
 from pmo.brief import ProjectBrief
 from pmo.kpis import hours_between
-from pmo.store.models import DocumentRecord
 from process_library.checklist import Area, Checklist, FindingType, Question
 from process_library.schema import DOCUMENT_TITLES, Lifecycle
 
@@ -22,7 +21,7 @@ class Evidence:
 
     brief: ProjectBrief
     lifecycle: Lifecycle
-    documents: Sequence[DocumentRecord]  # oldest first
+    documents: Sequence  # rows of the documents table (DocumentRecord columns), oldest first
     # pmo.project_records' DecisionLine and StageLine (typed loosely: that module imports this one)
     decisions: Sequence  # oldest first
     history: Sequence  # in the order the stages ran

@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Row
+
 from pmo.audit import AuditArea, Evidence, answer_checklist
 from pmo.brief import ProjectBrief
 from pmo.bypass import Bypass, find_bypasses
@@ -22,7 +24,7 @@ from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.ledger import LedgerHead, ledger_head
 from pmo.store.ledger_verify import LedgerProblem, verify_ledger
-from pmo.store.models import DocumentRecord, utcnow
+from pmo.store.models import utcnow
 from process_library.checklist import load_checklist
 
 
@@ -266,9 +268,9 @@ def turnarounds(record: ProjectRecord) -> list[Turnaround]:
     return found
 
 
-def document_problems(documents: list[DocumentRecord]) -> list[str]:
+def document_problems(documents: list[Row]) -> list[str]:
     """The latest version of each document: are its files there, as the store hashed them?"""
-    latest: dict[str, DocumentRecord] = {}
+    latest: dict[str, Row] = {}
     for document in documents:
         latest[document.document_key] = document
     problems = []

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, defer
 
 from pmo.approvals import POLICY
@@ -94,13 +94,15 @@ class ProjectRecord:
 
     project: Project
     lifecycle: Lifecycle
-    stage_runs: list[StageRun] = field(default_factory=list)
-    gates: list[Gate] = field(default_factory=list)
-    decisions: list[GateDecision] = field(default_factory=list)  # accepted and refused
+    # Rows of each table with its columns as attributes (read as plain rows, not ORM
+    # objects: a portfolio has hundreds of thousands of them).
+    stage_runs: list[Row] = field(default_factory=list)
+    gates: list[Row] = field(default_factory=list)
+    decisions: list[Row] = field(default_factory=list)  # accepted and refused
     codes_used: set[tuple[int, int, str]] = field(default_factory=set)  # gate, round, who
-    documents: list[DocumentRecord] = field(default_factory=list)
-    updates: list[StatusUpdateRecord] = field(default_factory=list)
-    latest_evm: EvmSnapshot | None = None
+    documents: list[Row] = field(default_factory=list)
+    updates: list[Row] = field(default_factory=list)
+    latest_evm: Row | None = None
 
     @property
     def key(self) -> str:
@@ -280,13 +282,14 @@ def _pinned_lifecycles(
 CHUNK = 5000  # ids per IN (...) list: PostgreSQL and SQLite both take this many parameters
 
 
-def _rows(session: Session, model: Any, column: Any, ids: list[int], order: Any) -> list[Any]:
-    rows: list[Any] = []
+def _rows(session: Session, model: Any, column: Any, ids: list[int], order: Any) -> list[Row]:
+    rows: list[Row] = []
+    every_column = model.__table__.columns
     for start in range(0, len(ids), CHUNK):
-        query = select(model).where(column.in_(ids[start : start + CHUNK]))
+        query = select(*every_column).where(column.in_(ids[start : start + CHUNK]))
         if order is not None:
             query = query.order_by(order)
-        rows += session.scalars(query)
+        rows += session.execute(query)
     return rows
 
 

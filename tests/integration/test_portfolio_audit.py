@@ -154,9 +154,14 @@ def test_bad_input_gets_one_line_and_an_empty_portfolio_is_fine(audited, prefect
 
 
 def test_an_unreachable_prefect_api_is_one_line_and_exit_1(audited, monkeypatch):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_LOGGING_TO_API_ENABLED,
+        temporary_settings,
+    )
 
-    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+    nowhere = {PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_LOGGING_TO_API_ENABLED: False}
+    with temporary_settings(updates=nowhere):
         result = audit()
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot ") and len(result.output.splitlines()) == 1
