@@ -195,6 +195,18 @@ def test_a_budget_raised_in_the_database_is_reported_on_its_project(store_url):
     assert problem.endswith("budget '250000' → '990000'")
 
 
+def test_a_brief_rewritten_in_the_database_is_reported_on_its_project(store_url):
+    ids = decide_first_gate()
+    sql(
+        "UPDATE projects SET brief = :brief WHERE id = :id",
+        brief='{"key": "APOLLO", "budget": 990000}',
+        id=ids["project"],
+    )
+    (problem,) = problems()
+    assert problem.startswith(f"project APOLLO (row {ids['project']}) was edited after ledger")
+    assert "brief 'sha256:" in problem
+
+
 def test_a_deleted_document_is_reported(store_url):
     ids = decide_first_gate()
     sql("DELETE FROM documents WHERE id = :id", id=ids["doc"])
