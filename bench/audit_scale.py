@@ -326,21 +326,21 @@ def main() -> None:
     print(f"audit of N lifecycle runs; Prefect server and store on PostgreSQL ({home})")
     print(f"{'runs':>6} {'build s':>8} {'baseline s':>11} {'cold s':>7} {'warm s':>7} "
           f"{'warm ms/run':>12} {'warm/baseline':>14} {'findings':>9}")  # fmt: skip
-    with local_prefect_server(home / "prefect", ui=False, database_url=prefect_db) as api:
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            for size in sizes:
-                build, _ = timed(lambda: portfolio.grow_to(size))  # noqa: B023
-                baseline, listed = timed(page_runs_only)
-                cache.unlink(missing_ok=True)
-                cold, audit = timed(lambda: audit_portfolio(RunSelection(), cache_file=cache))
-                warm, audit = timed(lambda: audit_portfolio(RunSelection(), cache_file=cache))
-                assert listed == audit.runs_read == size, (listed, audit.runs_read, size)
-                assert not audit.tampered, audit.ledger_problems[:3]
-                print(
-                    f"{size:>6} {build:>8.1f} {baseline:>11.2f} {cold:>7.2f} {warm:>7.2f} "
-                    f"{warm / size * 1000:>12.2f} {warm / baseline:>13.1f}x "
-                    f"{len(audit.findings):>9}"
-                )
+    server = local_prefect_server(home / "prefect", ui=False, database_url=prefect_db)
+    with server as api, temporary_settings(updates={PREFECT_API_URL: api}):
+        for size in sizes:
+            build, _ = timed(lambda: portfolio.grow_to(size))  # noqa: B023
+            baseline, listed = timed(page_runs_only)
+            cache.unlink(missing_ok=True)
+            cold, audit = timed(lambda: audit_portfolio(RunSelection(), cache_file=cache))
+            warm, audit = timed(lambda: audit_portfolio(RunSelection(), cache_file=cache))
+            assert listed == audit.runs_read == size, (listed, audit.runs_read, size)
+            assert not audit.tampered, audit.ledger_problems[:3]
+            print(
+                f"{size:>6} {build:>8.1f} {baseline:>11.2f} {cold:>7.2f} {warm:>7.2f} "
+                f"{warm / size * 1000:>12.2f} {warm / baseline:>13.1f}x "
+                f"{len(audit.findings):>9}"
+            )
     print("target: warm and cold <= 30 s at 10,000 runs; ms/run flat as N grows")
 
 

@@ -5,6 +5,7 @@ the portfolio doing? Answered from evidence only: Prefect's run history and the 
 """
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -81,6 +82,9 @@ class PortfolioAudit:
         return bool(self.ledger_problems)
 
 
+FILE_READERS = 4
+
+
 class UnknownProject(PmoInputError):
     """`--project` names a project neither the store nor Prefect knows."""
 
@@ -125,12 +129,14 @@ def audit_portfolio(
         ledger_by_project.setdefault(problem.project_key or "", []).append(problem)
     checklist_names = {r.lifecycle.audit_checklist for r in records}
     checklists = {name: load_checklist(name) for name in checklist_names}
+    files = document_problems(records)
     audits = [
         _audit_project(
             record,
             by_run.get(record.project.flow_run_id or ""),
             checklists[record.lifecycle.audit_checklist],
             ledger_by_project.get(record.key, []),
+            files[record.key],
         )
         for record in records
     ]
@@ -156,6 +162,7 @@ def _audit_project(
     run: RunHistory | None,
     checklist: Any,
     tampering: list[LedgerProblem],
+    files: list[str],
 ) -> ProjectAudit:
     project = record.project
     bypasses = (
@@ -178,7 +185,7 @@ def _audit_project(
         authorities=record.authorities(),
         bypasses=bypasses if run is not None else None,
         gate_rounds=gate_rounds(record),
-        document_problems=document_problems(record.documents),
+        document_problems=files,
     )
     areas = answer_checklist(checklist, evidence)
     findings = [
@@ -268,31 +275,35 @@ def turnarounds(record: ProjectRecord) -> list[Turnaround]:
     return found
 
 
-def document_problems(documents: list[Row]) -> list[str]:
-    """The latest version of each document: are its files there, as the store hashed them?"""
-    latest: dict[str, Row] = {}
-    for document in documents:
-        latest[document.document_key] = document
-    problems = []
-    for document in latest.values():
-        for kind, path, recorded in (
-            (".docx", document.docx_path, document.sha256),
-            ("Markdown", document.markdown_path, document.markdown_sha256),
-        ):
+def document_problems(records: list[ProjectRecord]) -> dict[str, list[str]]:
+    """Per project, the latest version of each document: are its files there, as the store
+    hashed them? Files are read a few at a time: reading, not hashing, is what waits."""
+    checks = []
+    for record in records:
+        latest: dict[str, Row] = {d.document_key: d for d in record.documents}
+        for document in latest.values():
             name = f"{document.title} v{document.version}"
-            try:
-                digest = _sha256(Path(path))
-            except OSError:
-                problems.append(f"{name}: the {kind} file {path} is missing")
-                continue
-            if digest != recorded:
-                problems.append(f"{name}: the {kind} file {path} does not match its sha256")
+            checks.append((record.key, name, ".docx", document.docx_path, document.sha256))
+            checks.append(
+                (record.key, name, "Markdown", document.markdown_path, document.markdown_sha256)
+            )
+    problems: dict[str, list[str]] = {record.key: [] for record in records}
+    with ThreadPoolExecutor(max_workers=FILE_READERS) as pool:
+        digests = pool.map(_sha256, (path for *_, path, _ in checks))
+        for (key, name, kind, path, recorded), digest in zip(checks, digests, strict=True):
+            if digest is None:
+                problems[key].append(f"{name}: the {kind} file {path} is missing")
+            elif digest != recorded:
+                problems[key].append(f"{name}: the {kind} file {path} does not match its sha256")
     return problems
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
+def _sha256(path: str) -> str | None:
+    try:
+        with open(path, "rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def default_cache_file() -> Path:

@@ -7,6 +7,7 @@ file under the PMO home and read again only when the run's current state id has 
 """
 
 import asyncio
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,8 @@ from pmo.errors import ServiceUnavailable
 LIFECYCLE_FLOW = "project-lifecycle"
 PAGE_SIZE = 200  # the most Prefect's API returns in one call
 CONCURRENT_READS = 16
+CONCURRENT_PAGES = 4
+SORT = FlowRunSort.EXPECTED_START_TIME_ASC.value
 
 
 class HistoryUnavailable(ServiceUnavailable):
@@ -127,27 +130,32 @@ async def _page_runs(client: Any, selection: RunSelection) -> list[dict[str, Any
         if selection.since
         else None,
     )
-    body = {
+    filters = {
         "flows": FlowFilter(name=FlowFilterName(any_=[LIFECYCLE_FLOW])).model_dump(
             mode="json", exclude_unset=True
         ),
         "flow_runs": run_filter.model_dump(mode="json", exclude_unset=True),
-        "sort": FlowRunSort.EXPECTED_START_TIME_ASC.value,
-        "limit": PAGE_SIZE,
     }
-    runs: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        response = await client.request(
-            "POST", "/flow_runs/filter", json={**body, "offset": offset}
-        )
+    gate = asyncio.Semaphore(CONCURRENT_PAGES)
+
+    async def page(offset: int) -> list[dict[str, Any]]:
+        body = {**filters, "sort": SORT, "limit": PAGE_SIZE, "offset": offset}
+        async with gate:
+            response = await client.request("POST", "/flow_runs/filter", json=body)
         response.raise_for_status()
-        page = response.json()
-        # A run created while we page may shift the pages by one: keep each run once.
-        runs.update((run["id"], run) for run in page)
-        if len(page) < PAGE_SIZE:
-            return list(runs.values())
+        return response.json()
+
+    # Pages are asked for a few at a time: the server serialises one while we read another.
+    counted = await client.request("POST", "/flow_runs/count", json=filters)
+    counted.raise_for_status()
+    offsets = list(range(0, counted.json() + 1, PAGE_SIZE))
+    pages = await asyncio.gather(*(page(offset) for offset in offsets))
+    offset = offsets[-1]
+    while len(pages[-1]) == PAGE_SIZE:  # runs started while we were reading
         offset += PAGE_SIZE
+        pages.append(await page(offset))
+    # A run created while we page may shift the pages by one: keep each run once.
+    return list({run["id"]: run for run in itertools.chain.from_iterable(pages)}.values())
 
 
 def _project_key(run: dict[str, Any]) -> str | None:

@@ -139,11 +139,15 @@ def test_the_audit_finds_gates_passed_from_outside_and_records_altered_after(
     )
 
 
-def test_bad_input_gets_one_line_and_an_empty_portfolio_is_fine(audited, prefect_api):
+def test_bad_input_gets_one_line_and_an_empty_portfolio_is_fine(audited, prefect_api, tmp_path):
     empty = audit()
     assert empty.exit_code == 0, empty.output
     assert "No projects to audit: the portfolio is empty for this selection." in empty.output
     assert json.loads(audit("--json").output)["projects"] == []
+    written = audit("--out", str(tmp_path / "report"))
+    assert written.exit_code == 0, written.output
+    suffixes = {p.suffix for p in (tmp_path / "report").iterdir()}
+    assert {".md", ".docx", ".json"} <= suffixes
     for args, line in [
         (["--project", "NOPE"], "error: --project: no project 'NOPE' in the store or in Prefect"),
         (["--since", "2999-01-01"], "error: --since: 2999-01-01 is in the future"),
@@ -200,3 +204,23 @@ def test_the_pmo_audit_flow_publishes_its_report_and_fails_on_a_tampered_record(
     state = pmo_audit(return_state=True)
     assert state.is_failed()
     assert state.message == "the record was altered: 1 ledger problem(s)"
+
+
+def test_a_document_file_altered_or_removed_after_it_was_recorded_is_an_evidence_gap(
+    audited, prefect_api
+):
+    from tests.factories import make_brief
+    from tests.project_record import run_documents
+
+    latest = run_documents(make_brief(key="CERES"))
+    latest["charter"].write_bytes(latest["charter"].read_bytes() + b"edited")
+    latest["raid-log"].unlink()
+    report = json.loads(audit("--json").output)
+    (gap,) = [
+        f
+        for f in report["findings"]
+        if f["question"].startswith("Do the documents on record match the sha256")
+    ]
+    assert gap["type"] == "evidence gap" and gap["project"] == "CERES"
+    assert f"the .docx file {latest['charter']} does not match its sha256" in gap["evidence"]
+    assert f"the .docx file {latest['raid-log']} is missing" in gap["evidence"]
