@@ -164,6 +164,8 @@ def _run_with_bot(
             project = get_project(session, key=brief.key)
             return project.flow_run_id if project else None
 
+    # Open (and migrate) the store here, not from the bot's thread and the flow at once.
+    run_id()
     bot = ApproverBot(
         run_id=run_id,
         lifecycle=tailored,

@@ -55,6 +55,9 @@ def test_a_recycle_at_the_exception_gate_replans_and_the_project_goes_on(prefect
             return project.flow_run_id if project else None
 
     lifecycle = LIFECYCLE.lifecycle.tailored_for(brief.tier)
+    # Open (and migrate) the store here first: the bot's thread and the flow opening a new
+    # store at the same instant would both run its migrations.
+    assert run_id() is None
     bot = ApproverBot(
         run_id=run_id, lifecycle=lifecycle, decide=sponsor_replans, report=project_manager
     ).start()
