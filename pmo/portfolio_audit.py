@@ -5,7 +5,6 @@ the portfolio doing? Answered from evidence only: Prefect's run history and the 
 """
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -80,9 +79,6 @@ class PortfolioAudit:
     @property
     def tampered(self) -> bool:
         return bool(self.ledger_problems)
-
-
-FILE_READERS = 4
 
 
 class UnknownProject(PmoInputError):
@@ -277,7 +273,7 @@ def turnarounds(record: ProjectRecord) -> list[Turnaround]:
 
 def document_problems(records: list[ProjectRecord]) -> dict[str, list[str]]:
     """Per project, the latest version of each document: are its files there, as the store
-    hashed them? Files are read a few at a time: reading, not hashing, is what waits."""
+    hashed them? (One thread: threads made reading 120,000 small files four times slower.)"""
     checks = []
     for record in records:
         latest: dict[str, Row] = {d.document_key: d for d in record.documents}
@@ -288,20 +284,19 @@ def document_problems(records: list[ProjectRecord]) -> dict[str, list[str]]:
                 (record.key, name, "Markdown", document.markdown_path, document.markdown_sha256)
             )
     problems: dict[str, list[str]] = {record.key: [] for record in records}
-    with ThreadPoolExecutor(max_workers=FILE_READERS) as pool:
-        digests = pool.map(_sha256, (path for *_, path, _ in checks))
-        for (key, name, kind, path, recorded), digest in zip(checks, digests, strict=True):
-            if digest is None:
-                problems[key].append(f"{name}: the {kind} file {path} is missing")
-            elif digest != recorded:
-                problems[key].append(f"{name}: the {kind} file {path} does not match its sha256")
+    for key, name, kind, path, recorded in checks:
+        digest = _sha256(path)
+        if digest is None:
+            problems[key].append(f"{name}: the {kind} file {path} is missing")
+        elif digest != recorded:
+            problems[key].append(f"{name}: the {kind} file {path} does not match its sha256")
     return problems
 
 
 def _sha256(path: str) -> str | None:
     try:
         with open(path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+            return hashlib.sha256(file.read()).hexdigest()
     except OSError:
         return None
 
