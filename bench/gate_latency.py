@@ -8,40 +8,27 @@ that lead to a next stage, so the default 7 projects measure 21 gates.
 """
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 import yaml
+from embedded import scratch_embedded_default, wait_until
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from pmo.approver_bot import code_from_outbox
 from pmo.brief import EXAMPLE_BRIEF, load_brief
 from pmo.gatekeeping import Answer, gate_approvers
 from pmo.runs import start_lifecycle, submit_answer
 from pmo.serve import RUNNER_POLL_SECONDS, served_in_subprocess
-from pmo.server import local_prefect_server
-from pmo.settings import get_settings
 from process_library.loader import load_lifecycle
 
 STAGES = load_lifecycle("pmbok-waterfall").lifecycle.stages
 # Each gate that leads to a next stage, with the stage whose first task shows the run moved on.
 GATES = list(zip(STAGES, STAGES[1:], strict=False))
-
-
-def wait_until(predicate, timeout: float = 120, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(every)
-    raise TimeoutError("gave up waiting")
 
 
 def task_started(client, run_id: str, name: str) -> float | None:
@@ -129,23 +116,15 @@ def main() -> None:
     )
     parser.add_argument("--baselines", type=int, default=1, help="projects at 10 s poll")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pmo-bench-") as scratch:
-        home = Path(scratch)
-        os.environ.update(PMO_HOME=str(home), PMO_SMTP_HOST="")
-        os.environ.pop("PMO_DATABASE_URL", None)
-        get_settings.cache_clear()
-        with (
-            local_prefect_server(home / "prefect", ui=False) as api_url,
-            temporary_settings(updates={PREFECT_API_URL: api_url}),
-        ):
-            baseline = measure("prefect default (poll 10 s)", api_url, 10, args.baselines, home)
-            ours = measure(
-                f"pmo up (poll {RUNNER_POLL_SECONDS} s)",
-                api_url,
-                RUNNER_POLL_SECONDS,
-                args.projects,
-                home,
-            )
+    with scratch_embedded_default() as (home, api_url):
+        baseline = measure("prefect default (poll 10 s)", api_url, 10, args.baselines, home)
+        ours = measure(
+            f"pmo up (poll {RUNNER_POLL_SECONDS} s)",
+            api_url,
+            RUNNER_POLL_SECONDS,
+            args.projects,
+            home,
+        )
     for name in METRICS:
         p95 = percentile([getattr(x, name) for x in ours], 95)
         base = percentile([getattr(x, name) for x in baseline], 95)

@@ -8,16 +8,14 @@ through its charter and plan gates, then its project manager reports `--updates`
 """
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from embedded import scratch_embedded_default, wait_until
 
 from pmo.approver_bot import code_from_outbox, next_status_turn
 from pmo.brief import EXAMPLE_BRIEF, load_brief
@@ -25,21 +23,10 @@ from pmo.gatekeeping import Answer, gate_approvers
 from pmo.mail import read_outbox
 from pmo.runs import start_lifecycle, submit_answer, submit_status_update
 from pmo.serve import served_in_subprocess
-from pmo.server import local_prefect_server
-from pmo.settings import get_settings
 from pmo.status_update import StatusUpdate
 from process_library.loader import load_lifecycle
 
 STAGES = load_lifecycle("pmbok-waterfall").lifecycle.stages
-
-
-def wait_until(predicate, timeout: float = 120, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(every)
-    raise TimeoutError("gave up waiting")
 
 
 def reports_mailed() -> int:
@@ -81,17 +68,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=8, help="status updates to submit")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pmo-bench-") as scratch:
-        home = Path(scratch)
-        os.environ.update(PMO_HOME=str(home), PMO_SMTP_HOST="")
-        os.environ.pop("PMO_DATABASE_URL", None)
-        get_settings.cache_clear()
-        with (
-            local_prefect_server(home / "prefect", ui=False) as api_url,
-            temporary_settings(updates={PREFECT_API_URL: api_url}),
-            served_in_subprocess(api_url, home / "serve.log"),
-        ):
-            recorded, mailed = run(home, args.updates)
+    with (
+        scratch_embedded_default() as (home, api_url),
+        served_in_subprocess(api_url, home / "serve.log"),
+    ):
+        recorded, mailed = run(home, args.updates)
     for label, values in (("pmo status returned", recorded), ("status report mailed", mailed)):
         print(
             f"{label:<22} updates={len(values):>3}  p50={statistics.median(values):6.2f} s"
