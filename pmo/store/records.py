@@ -240,31 +240,6 @@ def answered_approvers(session: Session, *, gate: Gate) -> set[str]:
     return {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
 
 
-def project_decisions(session: Session, *, project: Project) -> list[tuple[Gate, GateDecision]]:
-    """Every accepted decision on the project so far, oldest first, with its gate."""
-    rows = session.execute(
-        select(Gate, GateDecision)
-        .join(GateDecision, GateDecision.gate_id == Gate.id)
-        .where(Gate.project_id == project.id, GateDecision.accepted.is_(True))
-        .order_by(GateDecision.received_at, GateDecision.id)
-    )
-    return [(gate, decision) for gate, decision in rows]
-
-
-def project_gates(session: Session, *, project: Project) -> list[Gate]:
-    return list(
-        session.scalars(select(Gate).where(Gate.project_id == project.id).order_by(Gate.id))
-    )
-
-
-def refused_answers(session: Session, *, project: Project) -> int:
-    return session.scalar(
-        select(func.count(GateDecision.id))
-        .join(Gate, Gate.id == GateDecision.gate_id)
-        .where(Gate.project_id == project.id, GateDecision.accepted.is_(False))
-    )
-
-
 def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
     rows = session.execute(
         select(Project, StageRun, Gate)
