@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pmo.brief import ProjectBrief
-from pmo.kpis import hours_between
 from process_library.checklist import Area, Checklist, FindingType, Question
 from process_library.schema import DOCUMENT_TITLES, Lifecycle
 
@@ -228,10 +227,9 @@ def _gates_within_sla(evidence: Evidence) -> Result:
     if not timed:
         return "N/A", "No gate with an SLA has been decided yet"
     late = [
-        f"{g.gate_name} took {hours_between(g.round_opened_at, g.decided_at):.0f} h "
-        f"(SLA {g.sla_hours:g} h)"
+        f"{g.gate_name} took {g.round_hours:.0f} h (SLA {g.sla_hours:g} h)"
         for g in timed
-        if hours_between(g.round_opened_at, g.decided_at) > g.sla_hours
+        if g.round_hours > g.sla_hours
     ]
     if late:
         return "No", "; ".join(late)

@@ -26,6 +26,13 @@ class GateRound:
     rounds: int  # a hold opens a new round, so rounds - 1 holds so far
     sla_hours: float | None
 
+    @property
+    def round_hours(self) -> float | None:
+        """Hours from the last round opening to its decision; None while undecided."""
+        if self.decided_at is None:
+            return None
+        return hours_between(self.round_opened_at, self.decided_at)
+
 
 @dataclass(frozen=True)
 class Turnaround:
@@ -137,11 +144,7 @@ def portfolio_kpis(
 def _gate_kpi(rounds: list[GateRound]) -> GateKpi:
     decided = [g for g in rounds if g.status == "decided"]
     timed = [g for g in decided if g.sla_hours is not None]
-    within = [
-        g
-        for g in timed
-        if hours_between(g.round_opened_at, g.decided_at) <= g.sla_hours  # type: ignore[arg-type,operator]
-    ]
+    within = [g for g in timed if g.round_hours <= g.sla_hours]  # type: ignore[operator]
     return GateKpi(
         gate_key=rounds[0].gate_key,
         gate_name=rounds[0].gate_name,
