@@ -47,14 +47,13 @@ def build_dossier(
     stakeholders = engaged_stakeholders(brief, policy)
     milestones = analysis.gate_milestones(brief, lifecycle.lifecycle)
     documents = record.documents
-    refused = sum(not d.accepted for d in record.decisions)
     evidence = Evidence(
         brief=brief,
         lifecycle=lifecycle.lifecycle,
         documents=documents,
         decisions=decisions,
         history=history,
-        refused_answers=refused,
+        refused_answers=record.refused_answers,
     )
     updates = status_lines(session, project=project)
     return {
@@ -71,7 +70,7 @@ def build_dossier(
         "documents": documents,
         "document_titles": DOCUMENT_TITLES,
         "history": history,
-        "refused_answers": refused,
+        "refused_answers": record.refused_answers,
         "stakeholders": stakeholders,
         "quadrants": policy.quadrants,
         "communication_plan": communication_plan(brief, lifecycle.lifecycle, policy),

@@ -126,6 +126,7 @@ def audit_portfolio(
     checklist_names = {r.lifecycle.audit_checklist for r in records}
     checklists = {name: load_checklist(name) for name in checklist_names}
     files = document_problems(records)
+    rounds = {record.key: gate_rounds(record) for record in records}
     audits = [
         _audit_project(
             record,
@@ -133,6 +134,7 @@ def audit_portfolio(
             checklists[record.lifecycle.audit_checklist],
             ledger_by_project.get(record.key, []),
             files[record.key],
+            rounds[record.key],
         )
         for record in records
     ]
@@ -144,7 +146,7 @@ def audit_portfolio(
         projects=audits,
         kpis=portfolio_kpis(
             [_standing(a) for a in audits],
-            [g for r in records for g in gate_rounds(r)],
+            [g for project_rounds in rounds.values() for g in project_rounds],
             [t for r in records for t in turnarounds(r)],
         ),
         ledger_problems=problems,
@@ -159,6 +161,7 @@ def _audit_project(
     checklist: Any,
     tampering: list[LedgerProblem],
     files: list[str],
+    rounds: list[GateRound],
 ) -> ProjectAudit:
     project = record.project
     bypasses = (
@@ -177,10 +180,10 @@ def _audit_project(
         documents=record.documents,
         decisions=record.decision_lines(),
         history=record.stage_lines(),
-        refused_answers=sum(not d.accepted for d in record.decisions),
+        refused_answers=record.refused_answers,
         authorities=record.authorities(),
         bypasses=bypasses if run is not None else None,
-        gate_rounds=gate_rounds(record),
+        gate_rounds=rounds,
         document_problems=files,
     )
     areas = answer_checklist(checklist, evidence)

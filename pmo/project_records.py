@@ -108,6 +108,10 @@ class ProjectRecord:
     def key(self) -> str:
         return self.project.key
 
+    @property
+    def refused_answers(self) -> int:
+        return sum(not d.accepted for d in self.decisions)
+
     def gate_definition(self, gate: Gate) -> GateDefinition | None:
         stage_key = self._stage_runs_by_id[gate.stage_run_id].stage_key
         for stage in self.lifecycle.stages:
