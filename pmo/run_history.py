@@ -53,8 +53,6 @@ class RunHistory:
     """One lifecycle run as Prefect recorded it, oldest state first."""
 
     run_id: str
-    name: str
-    project_key: str | None  # from the run's `project:<KEY>` tag or its brief parameter
     state_type: str
     state_name: str
     created: datetime
@@ -106,8 +104,6 @@ async def _read_runs(selection: RunSelection, cache_file: Path | None) -> list[R
                 }
             return RunHistory(
                 run_id=run["id"],
-                name=run["name"],
-                project_key=_project_key(run),
                 state_type=run["state_type"] or "",
                 state_name=run["state_name"] or "",
                 created=datetime.fromisoformat(run["created"]),
@@ -156,14 +152,6 @@ async def _page_runs(client: Any, selection: RunSelection) -> list[dict[str, Any
         pages.append(await page(offset))
     # A run created while we page may shift the pages by one: keep each run once.
     return list({run["id"]: run for run in itertools.chain.from_iterable(pages)}.values())
-
-
-def _project_key(run: dict[str, Any]) -> str | None:
-    for tag in run["tags"]:
-        if tag.startswith("project:"):
-            return tag.removeprefix("project:")
-    brief = (run["parameters"] or {}).get("brief")
-    return brief.get("key") if isinstance(brief, dict) else None
 
 
 def _at(mark: StateMark) -> datetime:

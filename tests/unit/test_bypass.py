@@ -18,8 +18,7 @@ def at(minutes: float) -> datetime:
 
 def run(*marks: tuple[float, str, str, str], state: str = "PAUSED") -> RunHistory:
     states = tuple(StateMark(at(m), kind, name, message) for m, kind, name, message in marks)
-    return RunHistory("run-1", "APOLLO · pmbok-waterfall", "APOLLO", state, states[-1].name, T0,
-                      states)  # fmt: skip
+    return RunHistory("run-1", state, states[-1].name, T0, states)
 
 
 STARTED = [(0, "RUNNING", "Running", ""), (1, "PAUSED", "Suspended", "Waiting at gate")]
