@@ -16,7 +16,14 @@ from pmo.audit import AuditArea, Evidence, answer_checklist
 from pmo.brief import ProjectBrief
 from pmo.bypass import Bypass, find_bypasses
 from pmo.errors import PmoInputError
-from pmo.kpis import GateRound, PortfolioKpis, ProjectStanding, Turnaround, portfolio_kpis
+from pmo.kpis import (
+    GateRound,
+    PortfolioKpis,
+    ProjectStanding,
+    Turnaround,
+    hours_between,
+    portfolio_kpis,
+)
 from pmo.ledger_anchor import read_anchor, save_anchor
 from pmo.project_records import ProjectRecord, load_records
 from pmo.run_history import RunHistory, RunSelection, read_lifecycle_runs
@@ -268,7 +275,7 @@ def turnarounds(record: ProjectRecord) -> list[Turnaround]:
             opened = gate.round_opened_at
         else:
             continue  # an earlier held round: when it opened is no longer on record
-        hours = (decision.received_at - opened).total_seconds() / 3600
+        hours = hours_between(opened, decision.received_at)
         for role in decision.roles.split(",") if decision.roles else ["unnamed"]:
             found.append(Turnaround(role.strip(), max(hours, 0.0)))
     return found
