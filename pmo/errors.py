@@ -1,7 +1,8 @@
 """Errors a person can cause, each with a message written for that person.
 
 The CLI prints `str(error)` on one line and exits with status 2; anything else
-that escapes is our bug and keeps its traceback.
+that escapes is our bug and keeps its traceback. The process library raises its own
+`LifecycleError` (it stands alone), which the CLI treats the same way.
 """
 
 
@@ -16,10 +17,6 @@ class PmoInputError(Exception):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}" if where else problem)
-
-
-class LifecycleError(PmoInputError):
-    """A lifecycle definition in the process library is malformed or unknown."""
 
 
 class BriefError(PmoInputError):

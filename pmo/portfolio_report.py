@@ -20,10 +20,10 @@ from pmo.documents.embed import with_embedded_images
 from pmo.documents.filters import format_date, format_datetime
 from pmo.documents.output import write_document
 from pmo.documents.portfolio_charts import FINDING_TYPES, PortfolioCharts
-from pmo.errors import PmoInputError
 from pmo.files import write_atomically
 from pmo.kpis import GateKpi, PortfolioKpis
 from pmo.portfolio_audit import Finding, PortfolioAudit, audit_json
+from process_library.errors import LifecycleError
 from process_library.loader import load_lifecycle
 
 TEMPLATE = "portfolio-audit.md.j2"
@@ -120,7 +120,7 @@ def gates_in_lifecycle_order(audit: PortfolioAudit) -> list[GateKpi]:
     for name in sorted({p.lifecycle for p in audit.projects}):
         try:
             stages = load_lifecycle(name).lifecycle.stages
-        except PmoInputError:
+        except LifecycleError:
             continue  # a lifecycle since removed from the library
         for index, stage in enumerate(stages):
             position.setdefault(stage.gate.key, index)

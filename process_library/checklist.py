@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from pmo.errors import LifecycleError
+from process_library.errors import LifecycleError
 from process_library.loader import describe_validation_error, read_yaml
 from process_library.schema import Slug
 

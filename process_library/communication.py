@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pmo.errors import LifecycleError
+from process_library.errors import LifecycleError
 from process_library.loader import describe_validation_error, read_yaml
 
 POLICY_FILE = Path(__file__).parent / "communication.yaml"

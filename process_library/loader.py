@@ -1,13 +1,14 @@
 """Read, validate and version lifecycles from the process library."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from pmo.errors import LifecycleError, PmoInputError
+from process_library.errors import LifecycleError
 from process_library.schema import Lifecycle
 
 LIBRARY_DIR = Path(__file__).parent / "lifecycles"
@@ -66,8 +67,9 @@ def validate_library(path: Path | None = None) -> list[LoadedLifecycle]:
     return [load_lifecycle_file(target)]
 
 
-def read_yaml(path: Path, error: type[PmoInputError]) -> tuple[bytes, object]:
-    """The bytes and parsed content of a YAML file a person wrote; `error` names the line."""
+def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> tuple[bytes, object]:
+    """The bytes and parsed content of a YAML file a person wrote; `error(where, problem)`
+    is raised naming the line."""
     try:
         raw = path.read_bytes()
         return raw, yaml.safe_load(raw)

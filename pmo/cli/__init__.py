@@ -5,6 +5,7 @@ from typer.core import TyperGroup
 
 from pmo.cli import audit, demo, docs, gates, library, projects, server, status
 from pmo.errors import PmoInputError, ServiceUnavailable
+from process_library.errors import LifecycleError
 
 
 class PmoGroup(TyperGroup):
@@ -13,7 +14,7 @@ class PmoGroup(TyperGroup):
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except PmoInputError as error:
+        except (PmoInputError, LifecycleError) as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(2) from None
         except ServiceUnavailable as error:

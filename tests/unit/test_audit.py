@@ -14,10 +14,10 @@ from pmo.audit import (
     answer_question,
 )
 from pmo.bypass import Bypass
-from pmo.errors import LifecycleError
 from pmo.kpis import GateRound
 from pmo.project_records import Authority
 from process_library.checklist import RecordCheck, load_checklist
+from process_library.errors import LifecycleError
 from process_library.loader import load_lifecycle
 from tests.factories import make_brief
 

@@ -3,7 +3,7 @@ from typing import get_args
 import pytest
 
 from pmo.documents.render import BUNDLED_TEMPLATES
-from pmo.errors import LifecycleError
+from process_library.errors import LifecycleError
 from process_library.loader import (
     available_lifecycles,
     load_lifecycle,
