@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
@@ -25,12 +25,11 @@ from pmo.gatekeeping import (
     new_code,
     refusal_reason,
 )
-from pmo.mail import Delivery, compose_message, deliver
+from pmo.mail import Delivery, compose_message, send_once
 from pmo.store.models import (
     ApprovalCode,
     Gate,
     GateDecision,
-    Notification,
     Project,
     StageRun,
     utcnow,
@@ -296,40 +295,6 @@ def renew_codes(
         ):
             renewed.append(approver)
     return renewed
-
-
-def send_once(
-    session: Session,
-    *,
-    key: str,
-    project_id: int,
-    message: Callable[[], EmailMessage],
-    before_delivery: Callable[[], None] | None = None,
-) -> Delivery | None:
-    """Deliver a message once per `key`; a message that failed to go out goes next time."""
-    note = session.scalar(select(Notification).where(Notification.idempotency_key == key))
-    if note is not None and note.status == "sent":
-        return None
-    if before_delivery is not None:
-        before_delivery()
-    composed = message()
-    if note is None:
-        note = Notification(
-            idempotency_key=key,
-            project_id=project_id,
-            recipient=", ".join(composed.get_all("To", [])),
-            subject=str(composed["Subject"]),
-        )
-        session.add(note)
-    delivery = deliver(composed)
-    note.status, note.transport, note.location, note.sent_at = (
-        "sent",
-        delivery.transport,
-        delivery.location,
-        utcnow(),
-    )
-    session.flush()
-    return delivery
 
 
 def tell_contacts(

@@ -1,4 +1,5 @@
-"""The one way to compose and send a message: SMTP when configured, an outbox folder otherwise."""
+"""The one way to compose and send a message: SMTP when configured, an outbox folder
+otherwise; `send_once` keys a message in the store so that a replayed flow never sends it twice."""
 
 import email.policy
 import hashlib
@@ -6,6 +7,7 @@ import mimetypes
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
@@ -14,10 +16,13 @@ from pathlib import Path
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pmo.errors import PmoInputError
 from pmo.files import write_atomically
 from pmo.settings import get_settings
+from pmo.store.models import Notification, utcnow
 
 SMTP_TIMEOUT_SECONDS = 30
 # The platform's mime.types may lack these, and a guessed octet-stream makes mail clients balk.
@@ -115,6 +120,40 @@ def deliver(message: EmailMessage) -> Delivery:
             f"SMTP {host}:{port} refused {', '.join(sorted(refused))} for {message['Message-ID']}"
         )
     return Delivery("smtp", f"smtp://{host}:{port}")
+
+
+def send_once(
+    session: Session,
+    *,
+    key: str,
+    project_id: int,
+    message: Callable[[], EmailMessage],
+    before_delivery: Callable[[], None] | None = None,
+) -> Delivery | None:
+    """Deliver a message once per `key`; a message that failed to go out goes next time."""
+    note = session.scalar(select(Notification).where(Notification.idempotency_key == key))
+    if note is not None and note.status == "sent":
+        return None
+    if before_delivery is not None:
+        before_delivery()
+    composed = message()
+    if note is None:
+        note = Notification(
+            idempotency_key=key,
+            project_id=project_id,
+            recipient=", ".join(composed.get_all("To", [])),
+            subject=str(composed["Subject"]),
+        )
+        session.add(note)
+    delivery = deliver(composed)
+    note.status, note.transport, note.location, note.sent_at = (
+        "sent",
+        delivery.transport,
+        delivery.location,
+        utcnow(),
+    )
+    session.flush()
+    return delivery
 
 
 def read_outbox(folder: Path | None = None) -> list[EmailMessage]:

@@ -15,11 +15,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from pmo.analysis import gate_milestones
-from pmo.approvals import send_once
 from pmo.brief import ProjectBrief
 from pmo.documents import render_text
 from pmo.errors import StatusRefused
-from pmo.mail import compose_message
+from pmo.mail import compose_message, send_once
 from pmo.status_update import (
     Assessment,
     ReportedRisk,
