@@ -31,9 +31,11 @@ import docx  # noqa: E402
 from docx.document import Document  # noqa: E402
 
 from pmo.brief import EXAMPLE_BRIEF, load_brief  # noqa: E402
-from pmo.documents import DocumentHeader, markdown_to_docx, render_markdown  # noqa: E402
-from pmo.documents.docx import BUNDLED_REFERENCE  # noqa: E402
-from pmo.documents.filters import format_date, format_datetime, money  # noqa: E402
+from pmo.documents.docx import (  # noqa: E402
+    BUNDLED_REFERENCE,  # noqa: E402
+    DocumentHeader,
+    markdown_to_docx,
+)
 from pmo.dossier import build_dossier  # noqa: E402
 from pmo.store import session_scope  # noqa: E402
 from pmo.store.models import GateDecision, utcnow  # noqa: E402
@@ -42,6 +44,12 @@ from pmo.store.records import (  # noqa: E402
     ensure_project,
     ensure_stage_run,
     mark_decided,
+)
+from pmo.templating import (  # noqa: E402
+    format_date,
+    format_datetime,
+    money,
+    render_markdown,  # noqa: E402
 )
 from process_library.loader import load_lifecycle  # noqa: E402
 

@@ -13,7 +13,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.documents import render_text
 from pmo.gate_mail import renewal_composer
 from pmo.gatekeeping import (
     WRONG_CODES_BEFORE_LOCK,
@@ -35,6 +34,7 @@ from pmo.store.models import (
     utcnow,
 )
 from pmo.store.records import answered_approvers, approval_code, find_response, stage_documents
+from pmo.templating import render_text
 from process_library.schema import Gate as GateDefinition
 from process_library.schema import Lifecycle, Stage
 

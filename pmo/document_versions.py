@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.documents import DocumentHeader, check_template
+from pmo.documents.docx import DocumentHeader
 from pmo.documents.output import write_document
 from pmo.dossier import build_dossier
 from pmo.errors import PmoInputError
@@ -27,6 +27,7 @@ from pmo.store.records import (
     get_project,
     next_document_version,
 )
+from pmo.templating import check_template
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Lifecycle, Stage
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from pmo.analysis import gate_milestones
 from pmo.brief import ProjectBrief
-from pmo.documents import render_text
 from pmo.errors import StatusRefused
 from pmo.mail import compose_message, send_once
 from pmo.status_update import (
@@ -39,6 +38,7 @@ from pmo.store.reporting import (
     snapshot_of,
     status_updates,
 )
+from pmo.templating import render_text
 from process_library.communication import load_communication_policy
 from process_library.schema import Lifecycle, Stage, Tolerances
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from pmo.analysis import Milestone
 from pmo.communication import EngagedStakeholder
-from pmo.documents.filters import MarkdownText
 from pmo.files import write_atomically
+from pmo.templating import MarkdownText
 from process_library.communication import CommunicationPolicy
 
 LEVEL_POSITION = {"low": 0.5, "medium": 1.5, "high": 2.5}

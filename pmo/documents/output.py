@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pmo.documents.docx import DocumentHeader, markdown_to_docx
-from pmo.documents.render import render_markdown
 from pmo.files import write_atomically
+from pmo.templating import render_markdown
 
 
 @dataclass(frozen=True)

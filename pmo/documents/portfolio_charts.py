@@ -10,9 +10,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pmo.documents.charts import _figure, _png
-from pmo.documents.filters import MarkdownText
 from pmo.files import write_atomically
 from pmo.kpis import GateKpi
+from pmo.templating import MarkdownText
 
 FINDING_TYPES = ("control gap", "evidence gap", "delivery risk")
 FINDING_COLOURS = {"control gap": "#C8553D", "evidence gap": "#E0A526", "delivery risk": "#1F4E9A"}

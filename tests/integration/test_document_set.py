@@ -9,10 +9,10 @@ import docx
 import pytest
 from docx.document import Document
 
+from pmo import templating
 from pmo.brief import ProjectBrief
 from pmo.criteria import scorecard
 from pmo.document_versions import write_document_version
-from pmo.documents import render
 from pmo.errors import TemplateProblem
 from pmo.gatekeeping import gate_approvers
 from pmo.settings import get_settings
@@ -225,11 +225,11 @@ def test_a_pmo_template_and_reference_docx_replace_the_bundled_ones(
     monkeypatch.setenv("PMO_TEMPLATES_DIR", str(own))
     monkeypatch.setenv("PMO_REFERENCE_DOCX", str(tmp_path / "acme.docx"))
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
     try:
         written = run_documents(make_brief())
     finally:
-        render._environment.cache_clear()
+        templating._environment.cache_clear()
     charter = docx.Document(str(written["charter"]))
     assert [p.text for p in charter.paragraphs] == [
         "ACME charter: Apollo customer portal",
@@ -250,12 +250,12 @@ def test_a_broken_pmo_template_names_file_line_and_problem(store_url, tmp_path, 
     broken.write_text("# RAID\n\n{% for r in risks %}\n{{ r.risk.descripton }}\n", "utf-8")
     monkeypatch.setenv("PMO_TEMPLATES_DIR", str(own))
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
     try:
         with pytest.raises(TemplateProblem) as raised:
             run_documents(make_brief())
     finally:
-        render._environment.cache_clear()
+        templating._environment.cache_clear()
     assert str(raised.value).startswith(f"{broken}:")
     assert "endfor" in str(raised.value) and "\n" not in str(raised.value)
 

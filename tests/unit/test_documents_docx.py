@@ -12,10 +12,11 @@ from docx.document import Document
 from docx.oxml.ns import qn
 from docx.shared import Cm
 
-from pmo.documents import DocumentHeader, markdown_to_docx, render
-from pmo.documents.render import render_markdown
+from pmo import templating
+from pmo.documents.docx import DocumentHeader, markdown_to_docx
 from pmo.errors import TemplateProblem
 from pmo.settings import get_settings
+from pmo.templating import render_markdown
 
 pytestmark = pytest.mark.unit
 
@@ -34,10 +35,10 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv("PMO_REFERENCE_DOCX", raising=False)
     monkeypatch.setenv("PMO_TEMPLATES_DIR", str(tmp_path))
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
 
 
 def convert(markdown: str, reference: Path | None = None) -> Document:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from pmo.documents import MarkdownText, render
-from pmo.documents.render import render_markdown, render_text
+from pmo import templating
 from pmo.errors import TemplateProblem
 from pmo.settings import get_settings
+from pmo.templating import MarkdownText, render_markdown, render_text
 
 pytestmark = pytest.mark.unit
 
@@ -54,12 +54,12 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[P
     override.mkdir()
     bundled.mkdir()
     monkeypatch.setenv("PMO_TEMPLATES_DIR", str(override))
-    monkeypatch.setattr(render, "BUNDLED_TEMPLATES", bundled)
+    monkeypatch.setattr(templating, "BUNDLED_TEMPLATES", bundled)
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
     yield override, bundled
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
 
 
 @pytest.fixture

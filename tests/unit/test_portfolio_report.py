@@ -10,8 +10,8 @@ import pytest
 from docx.document import Document
 from docx.table import Table
 
+from pmo import templating
 from pmo.bypass import Bypass
-from pmo.documents import render
 from pmo.kpis import Turnaround
 from pmo.portfolio_audit import PortfolioAudit
 from pmo.portfolio_report import (
@@ -83,7 +83,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         for name in ("PMO_TEMPLATES_DIR", "PMO_REFERENCE_DOCX"):
             patch.delenv(name, raising=False)
         get_settings.cache_clear()
-        render._environment.cache_clear()
+        templating._environment.cache_clear()
         paths = write_portfolio_report(three_projects(), tmp_path_factory.mktemp("report"))
     get_settings.cache_clear()
     return paths
@@ -272,11 +272,11 @@ def test_a_pmo_template_replaces_the_bundled_one(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("PMO_TEMPLATES_DIR", str(own))
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
     try:
         paths = write_portfolio_report(three_projects(), tmp_path / "out")
     finally:
-        render._environment.cache_clear()
+        templating._environment.cache_clear()
 
     assert paths[0].read_text() == "# Our audit\n\n3 projects, 3 findings\n"
     assert len(paths) == 3  # the template drew no chart

@@ -2,7 +2,7 @@ from typing import get_args
 
 import pytest
 
-from pmo.documents.render import BUNDLED_TEMPLATES
+from pmo.templating import BUNDLED_TEMPLATES
 from process_library.errors import LifecycleError
 from process_library.loader import (
     available_lifecycles,

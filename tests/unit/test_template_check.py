@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pmo import templating
 from pmo.cli import app
 from pmo.document_versions import check_lifecycle_templates
-from pmo.documents import render
 from pmo.errors import TemplateProblem
 from pmo.settings import get_settings
 from process_library.loader import load_lifecycle
@@ -25,10 +25,10 @@ def own_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     folder.mkdir()
     monkeypatch.setenv("PMO_TEMPLATES_DIR", str(folder))
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
     yield folder
     get_settings.cache_clear()
-    render._environment.cache_clear()
+    templating._environment.cache_clear()
 
 
 def test_every_template_a_lifecycle_renders_is_checked_and_overrides_win(own_templates):
@@ -44,8 +44,8 @@ def test_every_template_a_lifecycle_renders_is_checked_and_overrides_win(own_tem
 
 
 def test_a_missing_template_is_named(own_templates, monkeypatch):
-    monkeypatch.setattr(render, "BUNDLED_TEMPLATES", own_templates)
-    render._environment.cache_clear()
+    monkeypatch.setattr(templating, "BUNDLED_TEMPLATES", own_templates)
+    templating._environment.cache_clear()
     with pytest.raises(TemplateProblem, match="^charter.md.j2: there is no template named"):
         check_lifecycle_templates(load_lifecycle("pmbok-waterfall").lifecycle)
 
