@@ -23,7 +23,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from pmo.approver_bot import code_from_outbox
 from pmo.brief import EXAMPLE_BRIEF, load_brief
-from pmo.gatekeeping import Answer, gate_approvers
+from pmo.gates.rules import Answer, gate_approvers
 from pmo.runs import start_lifecycle, submit_answer
 from pmo.serve import RUNNER_POLL_SECONDS, served_in_subprocess
 from process_library.loader import load_lifecycle

@@ -19,7 +19,7 @@ from embedded import scratch_embedded_default, wait_until
 
 from pmo.approver_bot import code_from_outbox, next_status_turn
 from pmo.brief import EXAMPLE_BRIEF, load_brief
-from pmo.gatekeeping import Answer, gate_approvers
+from pmo.gates.rules import Answer, gate_approvers
 from pmo.mail import read_outbox
 from pmo.runs import start_lifecycle, submit_answer, submit_status_update
 from pmo.serve import served_in_subprocess

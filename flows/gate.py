@@ -14,9 +14,9 @@ from prefect.input import RunInput
 from pydantic import Field, create_model
 
 from pmo.brief import ProjectBrief
-from pmo.criteria import scorecard
-from pmo.events import emit_gate_event
-from pmo.gatekeeping import Answer, GateSite, gate_approvers
+from pmo.gates.criteria import scorecard
+from pmo.gates.events import emit_gate_event
+from pmo.gates.rules import Answer, GateSite, gate_approvers
 from pmo.settings import get_settings
 from process_library.loader import LoadedLifecycle
 from process_library.schema import ExceptionGate, Gate, Stage

@@ -6,8 +6,8 @@ from uuid import UUID
 from prefect import flow, get_client, get_run_logger
 from prefect.states import Scheduled
 
-from pmo.events import emit_gate_event
-from pmo.sla import SlaAction, check_gate_slas, check_status_updates
+from pmo.gates.events import emit_gate_event
+from pmo.gates.sla import SlaAction, check_gate_slas, check_status_updates
 from pmo.store import session_scope
 from pmo.store.models import utcnow
 

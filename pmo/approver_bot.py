@@ -16,9 +16,9 @@ from uuid import UUID
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 
-from pmo.approvals import gate_stage, waiting_approvers
 from pmo.brief import ProjectBrief
-from pmo.gatekeeping import Answer
+from pmo.gates.answers import gate_stage, waiting_approvers
+from pmo.gates.rules import Answer
 from pmo.mail import read_outbox
 from pmo.status_update import StatusUpdate, as_run_input, work_packages
 from pmo.store import session_scope

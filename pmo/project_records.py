@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, defer
 
-from pmo.approvals import POLICY
 from pmo.bypass import RunReason
+from pmo.gates.answers import POLICY
 from pmo.store.models import (
     ApprovalCode,
     DocumentRecord,

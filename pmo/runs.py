@@ -21,7 +21,15 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
-from pmo.approvals import (
+from pmo.brief import ProjectBrief, load_brief
+from pmo.errors import (
+    BriefError,
+    PmoInputError,
+    ResponseRefused,
+    ServiceUnavailable,
+    StatusRefused,
+)
+from pmo.gates.answers import (
     claim_code,
     end_resume_turn,
     gate_site,
@@ -33,20 +41,12 @@ from pmo.approvals import (
     take_resume_turn,
     waiting_approvers,
 )
-from pmo.brief import ProjectBrief, load_brief
-from pmo.errors import (
-    BriefError,
-    PmoInputError,
-    ResponseRefused,
-    ServiceUnavailable,
-    StatusRefused,
-)
-from pmo.events import answer_payload, emit_gate_event
-from pmo.gatekeeping import Answer, Refusal
-from pmo.prefect_links import flow_run_url
+from pmo.gates.events import answer_payload, emit_gate_event
+from pmo.gates.links import flow_run_url
+from pmo.gates.rules import Answer, Refusal
+from pmo.gates.sla import gate_due
 from pmo.reporting import judge_update
 from pmo.settings import get_settings
-from pmo.sla import gate_due
 from pmo.status_update import StatusUpdate, as_run_input, work_packages
 from pmo.store import session_scope
 from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, utcnow

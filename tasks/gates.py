@@ -7,10 +7,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from sqlalchemy import select
 
-from pmo.approvals import POLICY, gate_site, record_answer
 from pmo.brief import ProjectBrief
-from pmo.events import answer_payload, emit_gate_event
-from pmo.gatekeeping import Answer, GateSite, gate_approvers, gate_outcome
+from pmo.gates.answers import POLICY, gate_site, record_answer
+from pmo.gates.events import answer_payload, emit_gate_event
+from pmo.gates.rules import Answer, GateSite, gate_approvers, gate_outcome
 from pmo.store import session_scope
 from pmo.store.models import Gate, Project, StageRun, utcnow
 from pmo.store.records import (

@@ -4,11 +4,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pmo.approvals import send_approval_request
 from pmo.brief import ProjectBrief
-from pmo.criteria import CriterionResult
-from pmo.gate_mail import request_composer
-from pmo.gatekeeping import GateSite, gate_approvers
+from pmo.gates.answers import send_approval_request
+from pmo.gates.criteria import CriterionResult
+from pmo.gates.messages import request_composer
+from pmo.gates.rules import GateSite, gate_approvers
 from pmo.store import session_scope
 from pmo.store.models import Gate
 from process_library.schema import Stage

@@ -6,7 +6,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pmo.prefect_links import flow_run_url
+from pmo.gates.links import flow_run_url
 from pmo.reporting import (
     covering_tolerances,
     mail_status_report,

@@ -61,7 +61,7 @@ def approve(
     conditions: Annotated[str, typer.Option(help="Conditions attached to a go.")] = "",
 ) -> None:
     """Answer the gate a run waits at. A refused answer is recorded and exits with 2."""
-    from pmo.gatekeeping import Answer
+    from pmo.gates.rules import Answer
     from pmo.runs import submit_answer
 
     submitted = submit_answer(run_id, Answer(approver, decision, code, comment, conditions))

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
-from pmo.events import emit_gate_event
-from pmo.gatekeeping import GateSite
+from pmo.gates.events import emit_gate_event
+from pmo.gates.rules import GateSite
 from tests.smtp_server import free_port
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from flows.gate_sla import gate_sla
 from pmo.cli import app
 from pmo.errors import ResponseRefused
-from pmo.gatekeeping import Answer
+from pmo.gates.rules import Answer
 from pmo.runs import submit_answer
 from pmo.serve import served_in_subprocess
 from pmo.store import session_scope

@@ -11,10 +11,10 @@ from docx.document import Document
 
 from pmo import templating
 from pmo.brief import ProjectBrief
-from pmo.criteria import scorecard
 from pmo.document_versions import write_document_version
 from pmo.errors import TemplateProblem
-from pmo.gatekeeping import gate_approvers
+from pmo.gates.criteria import scorecard
+from pmo.gates.rules import gate_approvers
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord

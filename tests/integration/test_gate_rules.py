@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from pmo.approvals import judge_answer, record_answer, send_approval_request
 from pmo.cli import app
-from pmo.gatekeeping import Answer
+from pmo.gates.answers import judge_answer, record_answer, send_approval_request
+from pmo.gates.rules import Answer
+from pmo.gates.sla import check_gate_slas
 from pmo.mail import compose_message, read_outbox
-from pmo.sla import check_gate_slas
 from pmo.store import session_scope
 from pmo.store.models import Gate, GateDecision, StageRun, utcnow
 from pmo.store.records import mark_decided

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from pmo.approvals import claim_code, record_answer, send_approval_request
-from pmo.gatekeeping import Answer
+from pmo.gates.answers import claim_code, record_answer, send_approval_request
+from pmo.gates.rules import Answer
 from pmo.mail import compose_message
 from pmo.store import audited, session_scope
 from pmo.store.audited import Audited

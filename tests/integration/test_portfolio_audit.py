@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
 from pmo.cli import app
-from pmo.gatekeeping import Answer
+from pmo.gates.rules import Answer
 from pmo.ledger_anchor import anchor_name
 from pmo.serve import served_in_subprocess
 from pmo.store import session_scope

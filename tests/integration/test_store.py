@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import inspect, select
 
-from pmo.approvals import record_answer, send_approval_request
 from pmo.errors import BriefError
-from pmo.gatekeeping import Answer
+from pmo.gates.answers import record_answer, send_approval_request
+from pmo.gates.rules import Answer
 from pmo.mail import compose_message
 from pmo.settings import get_settings
 from pmo.store import session_scope

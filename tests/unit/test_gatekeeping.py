@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from pmo.gatekeeping import (
+from pmo.gates.rules import (
     CODE_ALPHABET,
     Answer,
     Refusal,

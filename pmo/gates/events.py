@@ -5,7 +5,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from prefect.events import emit_event
 
-from pmo.gatekeeping import GateSite
+from pmo.gates.rules import GateSite
 from pmo.store.models import GateDecision
 
 

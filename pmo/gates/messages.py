@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pmo.brief import ProjectBrief
-from pmo.gatekeeping import GateSite
+from pmo.gates.links import flow_run_url
+from pmo.gates.rules import GateSite
 from pmo.mail import compose_message
-from pmo.prefect_links import flow_run_url
 from pmo.templating import render_text
 from process_library.schema import Stage
 

@@ -13,8 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.gate_mail import renewal_composer
-from pmo.gatekeeping import (
+from pmo.gates.messages import renewal_composer
+from pmo.gates.rules import (
     WRONG_CODES_BEFORE_LOCK,
     Answer,
     GateSite,

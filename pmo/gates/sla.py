@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from pmo.approvals import (
+from pmo.brief import ProjectBrief
+from pmo.gates.answers import (
     gate_site,
     gate_stage,
     record_policy_decision,
@@ -19,9 +20,8 @@ from pmo.approvals import (
     tell_contacts,
     waiting_approvers,
 )
-from pmo.brief import ProjectBrief
-from pmo.gatekeeping import GateSite
-from pmo.prefect_links import flow_run_url
+from pmo.gates.links import flow_run_url
+from pmo.gates.rules import GateSite
 from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gates
 from pmo.store.reporting import reporting_stage_runs, status_updates
