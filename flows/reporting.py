@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, create_model
 
 from flows.gate import hold_exception_gate, wait_for_answer
 from pmo.brief import ProjectBrief
-from pmo.status_update import from_run_input, package_field, work_packages
+from pmo.control.updates import from_run_input, package_field, work_packages
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 from tasks.documents import render_document

@@ -17,10 +17,10 @@ from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 
 from pmo.brief import ProjectBrief
+from pmo.control.updates import StatusUpdate, as_run_input, work_packages
 from pmo.gates.answers import gate_stage, waiting_approvers
 from pmo.gates.rules import Answer
 from pmo.mail import read_outbox
-from pmo.status_update import StatusUpdate, as_run_input, work_packages
 from pmo.store import session_scope
 from pmo.store.models import StageRun
 from pmo.store.records import gate_for_run, project_for_run

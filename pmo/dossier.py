@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pmo import analysis
 from pmo.audit import Evidence, answer_checklist
 from pmo.brief import ProjectBrief
 from pmo.communication import communication_plan, engaged_stakeholders
+from pmo.control import analysis
 from pmo.documents.charts import Charts
 from pmo.project_records import DecisionLine, StatusLine, load_records
 from pmo.store.models import Project, utcnow

@@ -22,6 +22,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
 from pmo.brief import ProjectBrief, load_brief
+from pmo.control.reporting import judge_update
+from pmo.control.updates import StatusUpdate, as_run_input, work_packages
 from pmo.errors import (
     BriefError,
     PmoInputError,
@@ -45,9 +47,7 @@ from pmo.gates.events import answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import Answer, Refusal
 from pmo.gates.sla import gate_due
-from pmo.reporting import judge_update
 from pmo.settings import get_settings
-from pmo.status_update import StatusUpdate, as_run_input, work_packages
 from pmo.store import session_scope
 from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, utcnow
 from pmo.store.records import (

@@ -6,15 +6,15 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from pmo.gates.links import flow_run_url
-from pmo.reporting import (
+from pmo.control.reporting import (
     covering_tolerances,
     mail_status_report,
     reporting_state,
     take_update,
     tolerances_in_force,
 )
-from pmo.status_update import StatusUpdate
+from pmo.control.updates import StatusUpdate
+from pmo.gates.links import flow_run_url
 from pmo.store import session_scope
 from pmo.store.models import Project, StageRun
 from pmo.store.reporting import snapshot_of, status_updates

@@ -40,7 +40,7 @@ def _progress(items: list[str]) -> dict[str, float]:
 
 
 def _risk(text: str):
-    from pmo.status_update import ReportedRisk
+    from pmo.control.updates import ReportedRisk
 
     description, *levels = [part.strip() for part in text.split(":")]
     levels += ["medium"] * (2 - len(levels))
@@ -81,8 +81,8 @@ def status(
 ) -> None:
     """Report status on a run in a reporting stage: progress, cost, forecast, RAG
     commentary, new risks and issues. Bad figures are refused (exit 2), nothing recorded."""
+    from pmo.control.updates import StatusUpdate
     from pmo.runs import submit_status_update
-    from pmo.status_update import StatusUpdate
 
     update = StatusUpdate(
         as_of=_date("--as-of", as_of) if as_of else date.today(),
@@ -150,7 +150,7 @@ def projects(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List every project: lifecycle, stage, status, overall RAG, latest SPI and CPI."""
-    from pmo.reporting import list_projects
+    from pmo.control.reporting import list_projects
     from pmo.store import session_scope
 
     with session_scope() as session:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from pmo.brief import ProjectBrief
-from pmo.status_update import check_tolerance_text
+from pmo.control.updates import check_tolerance_text
 from process_library.schema import Decision, ExceptionGate, Gate
 
 # Crockford's base32 without I, L, O, U: nothing an approver can misread when typing.

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pmo.analysis import gate_milestones
 from pmo.communication import engaged_stakeholders
+from pmo.control.analysis import gate_milestones
 from pmo.documents.charts import Charts
 from pmo.documents.embed import with_embedded_images
 from process_library.communication import load_communication_policy

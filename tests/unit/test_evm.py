@@ -5,9 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from pmo import evm
-from pmo.errors import StatusRefused
-from pmo.status_update import (
+from pmo.control import evm
+from pmo.control.updates import (
     ReportedRisk,
     StatusUpdate,
     assess,
@@ -15,6 +14,7 @@ from pmo.status_update import (
     parse_tolerances,
     work_packages,
 )
+from pmo.errors import StatusRefused
 from process_library.loader import load_lifecycle
 from process_library.schema import Rag, Tolerances
 from tests.factories import make_brief

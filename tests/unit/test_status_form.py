@@ -9,8 +9,8 @@ import pytest
 
 import flows.reporting
 from flows.reporting import update_form
-from pmo.status_update import ReportedRisk, StatusUpdate, as_run_input, from_run_input
-from pmo.status_update import work_packages as packages_of
+from pmo.control.updates import ReportedRisk, StatusUpdate, as_run_input, from_run_input
+from pmo.control.updates import work_packages as packages_of
 from tests.factories import make_brief
 
 pytestmark = pytest.mark.unit

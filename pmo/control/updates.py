@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from pmo import evm
-from pmo.analysis import LEVEL_SCORE
 from pmo.brief import Level, ProjectBrief
+from pmo.control import evm
+from pmo.control.analysis import LEVEL_SCORE
 from pmo.errors import StatusRefused
 from process_library.schema import Rag, Tolerances
 

@@ -14,11 +14,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pmo.analysis import gate_milestones
 from pmo.brief import ProjectBrief
-from pmo.errors import StatusRefused
-from pmo.mail import compose_message, send_once
-from pmo.status_update import (
+from pmo.control.analysis import gate_milestones
+from pmo.control.updates import (
     Assessment,
     ReportedRisk,
     StatusUpdate,
@@ -26,6 +24,8 @@ from pmo.status_update import (
     check_update,
     parse_tolerances,
 )
+from pmo.errors import StatusRefused
+from pmo.mail import compose_message, send_once
 from pmo.store.models import EvmSnapshot, Project, StageRun, StatusUpdateRecord
 from pmo.store.records import gate_decisions
 from pmo.store.reporting import (
