@@ -283,7 +283,7 @@ def _chunks(items: list, size: int) -> list[list]:
 
 def page_runs_only() -> int:
     """The baseline: every lifecycle run, paged through Prefect's API, nothing else."""
-    from pmo.run_history import RunSelection, _page_runs
+    from pmo.audit.run_history import RunSelection, _page_runs
 
     async def page() -> int:
         from prefect.client.orchestration import get_client
@@ -317,8 +317,8 @@ def main() -> None:
 
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from pmo.portfolio_audit import audit_portfolio
-    from pmo.run_history import RunSelection
+    from pmo.audit.portfolio import audit_portfolio
+    from pmo.audit.run_history import RunSelection
     from pmo.server import local_prefect_server
 
     cache = home / "audit" / "run-states.json"

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time
 from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
-from pmo.run_history import RunSelection
+from pmo.audit.run_history import RunSelection
 from pmo.settings import get_settings
 from tasks.audit import audit_portfolio, publish_audit_artifacts, write_audit_report
 

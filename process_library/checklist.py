@@ -11,7 +11,7 @@ from process_library.schema import Slug
 
 CHECKLIST_DIR = Path(__file__).parent / "checklists"
 FindingType = Literal["control gap", "evidence gap", "delivery risk"]
-# Facts of the run's record a question may be answered from; pmo/audit.py computes each.
+# Facts of the run's record a question may be answered from; pmo/audit/checklist.py computes each.
 RecordCheck = Literal[
     "first-gate-approved",
     "gate-decisions-recorded",

@@ -5,8 +5,8 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from pmo.portfolio_audit import PortfolioAudit, run_audit
-from pmo.run_history import RunSelection
+from pmo.audit.portfolio import PortfolioAudit, run_audit
+from pmo.audit.run_history import RunSelection
 
 
 @task(name="audit-portfolio", cache_policy=NO_CACHE)

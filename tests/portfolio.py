@@ -8,11 +8,11 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from pmo.audit import AuditAnswer, AuditArea
-from pmo.bypass import Bypass
-from pmo.kpis import GateRound, ProjectStanding, Turnaround, portfolio_kpis
-from pmo.portfolio_audit import Finding, PortfolioAudit, ProjectAudit
-from pmo.run_history import RunSelection
+from pmo.audit.bypass import Bypass
+from pmo.audit.checklist import AuditAnswer, AuditArea
+from pmo.audit.kpis import GateRound, ProjectStanding, Turnaround, portfolio_kpis
+from pmo.audit.portfolio import Finding, PortfolioAudit, ProjectAudit
+from pmo.audit.run_history import RunSelection
 from pmo.store.ledger import LedgerHead
 from pmo.store.ledger_verify import LedgerProblem
 from process_library.checklist import load_checklist

@@ -40,8 +40,8 @@ def audit(
 ) -> None:
     """Audit every project: the checklist answered from evidence, bypassed gates, the
     tamper-evident ledger and the portfolio KPIs. Exit 3 when the record was tampered with."""
-    from pmo.portfolio_audit import audit_json, run_audit
-    from pmo.run_history import RunSelection
+    from pmo.audit.portfolio import audit_json, run_audit
+    from pmo.audit.run_history import RunSelection
     from pmo.runs import prefect_api
 
     selection = RunSelection(project_key=project, since=parse_since(since))

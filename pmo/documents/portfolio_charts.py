@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from pmo.audit.kpis import GateKpi
 from pmo.documents.charts import _figure, _png
 from pmo.files import write_atomically
-from pmo.kpis import GateKpi
 from pmo.templating import MarkdownText
 
 FINDING_TYPES = ("control gap", "evidence gap", "delivery risk")

@@ -13,9 +13,9 @@ from prefect.variables import Variable
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
+from pmo.audit.ledger_anchor import anchor_name
 from pmo.cli import app
 from pmo.gates.rules import Answer
-from pmo.ledger_anchor import anchor_name
 from pmo.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import GateDecision

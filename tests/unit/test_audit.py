@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from pmo.audit import (
+from pmo.audit.bypass import Bypass
+from pmo.audit.checklist import (
     NEEDS_PMO_AUDIT,
     RECORD_CHECKS,
     Evidence,
     answer_checklist,
     answer_question,
 )
-from pmo.bypass import Bypass
-from pmo.kpis import GateRound
-from pmo.project_records import Authority
+from pmo.audit.kpis import GateRound
+from pmo.audit.records import Authority
 from process_library.checklist import RecordCheck, load_checklist
 from process_library.errors import LifecycleError
 from process_library.loader import load_lifecycle

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pmo.bypass import RunReason, find_bypasses
-from pmo.run_history import RunHistory, StateMark
+from pmo.audit.bypass import RunReason, find_bypasses
+from pmo.audit.run_history import RunHistory, StateMark
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pmo.kpis import GateRound, ProjectStanding, Turnaround, percentile, portfolio_kpis
+from pmo.audit.kpis import GateRound, ProjectStanding, Turnaround, percentile, portfolio_kpis
 
 pytestmark = pytest.mark.unit
 

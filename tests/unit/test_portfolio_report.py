@@ -11,9 +11,10 @@ from docx.document import Document
 from docx.table import Table
 
 from pmo import templating
-from pmo.bypass import Bypass
-from pmo.kpis import Turnaround
-from pmo.portfolio_audit import PortfolioAudit
+from pmo.audit.bypass import Bypass
+from pmo.audit.kpis import Turnaround
+from pmo.audit.portfolio import PortfolioAudit
+from pmo.audit.run_history import RunSelection
 from pmo.portfolio_report import (
     LIST_EVERY_PROJECT_UP_TO,
     findings_table,
@@ -22,7 +23,6 @@ from pmo.portfolio_report import (
     kpi_table,
     write_portfolio_report,
 )
-from pmo.run_history import RunSelection
 from pmo.settings import get_settings
 from pmo.store.ledger_verify import LedgerProblem
 from tests.portfolio import (

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pmo.run_history import RunHistory, StateMark
+from pmo.audit.run_history import RunHistory, StateMark
 
 # The store and Prefect's server stamp times with separate clocks (often one machine's).
 CLOCK_SLACK = timedelta(seconds=5)

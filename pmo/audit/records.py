@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, defer
 
-from pmo.bypass import RunReason
+from pmo.audit.bypass import RunReason
 from pmo.gates.answers import POLICY
 from pmo.store.models import (
     ApprovalCode,

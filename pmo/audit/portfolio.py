@@ -12,11 +12,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from pmo.audit import AuditArea, Evidence, answer_checklist
-from pmo.brief import ProjectBrief
-from pmo.bypass import Bypass, find_bypasses
-from pmo.errors import PmoInputError
-from pmo.kpis import (
+from pmo.audit.bypass import Bypass, find_bypasses
+from pmo.audit.checklist import AuditArea, Evidence, answer_checklist
+from pmo.audit.kpis import (
     GateRound,
     PortfolioKpis,
     ProjectStanding,
@@ -24,9 +22,11 @@ from pmo.kpis import (
     hours_between,
     portfolio_kpis,
 )
-from pmo.ledger_anchor import read_anchor, save_anchor
-from pmo.project_records import ProjectRecord, load_records
-from pmo.run_history import RunHistory, RunSelection, read_lifecycle_runs
+from pmo.audit.ledger_anchor import read_anchor, save_anchor
+from pmo.audit.records import ProjectRecord, load_records
+from pmo.audit.run_history import RunHistory, RunSelection, read_lifecycle_runs
+from pmo.brief import ProjectBrief
+from pmo.errors import PmoInputError
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.ledger import LedgerHead, ledger_head

@@ -21,7 +21,7 @@ class Evidence:
     brief: ProjectBrief
     lifecycle: Lifecycle
     documents: Sequence  # rows of the documents table (DocumentRecord columns), oldest first
-    # pmo.project_records' DecisionLine and StageLine (typed loosely: that module imports this one)
+    # pmo.audit.records' DecisionLine and StageLine (typed loosely: that module imports this one)
     decisions: Sequence  # oldest first
     history: Sequence  # in the order the stages ran
     refused_answers: int
