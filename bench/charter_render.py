@@ -36,7 +36,7 @@ from pmo.documents.docx import (  # noqa: E402
     DocumentHeader,
     markdown_to_docx,
 )
-from pmo.dossier import build_dossier  # noqa: E402
+from pmo.documents.dossier import build_dossier  # noqa: E402
 from pmo.store import session_scope  # noqa: E402
 from pmo.store.models import GateDecision, utcnow  # noqa: E402
 from pmo.store.records import (  # noqa: E402

@@ -23,7 +23,7 @@ os.environ["PMO_HOME"] = tempfile.mkdtemp(prefix="pmo-bench-")
 os.environ.pop("PMO_TEMPLATES_DIR", None)
 os.environ.pop("PMO_REFERENCE_DOCX", None)
 
-from pmo.portfolio_report import write_portfolio_report  # noqa: E402
+from pmo.documents.audit_report import write_portfolio_report  # noqa: E402
 from tests.portfolio import synthetic_portfolio  # noqa: E402
 
 

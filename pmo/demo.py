@@ -26,7 +26,7 @@ from flows.lifecycle import project_lifecycle
 from pmo.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
 from pmo.control.updates import StatusUpdate
-from pmo.document_versions import check_lifecycle_templates
+from pmo.documents.versions import check_lifecycle_templates
 from pmo.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope

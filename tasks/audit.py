@@ -19,7 +19,7 @@ def audit_portfolio(selection: RunSelection) -> PortfolioAudit:
 @task(name="write-audit-report", cache_policy=NO_CACHE)
 def write_audit_report(audit: PortfolioAudit, out_dir: Path) -> list[Path]:
     """Write the portfolio audit report (.md, .docx, .json, charts) into `out_dir`."""
-    from pmo.portfolio_report import write_portfolio_report
+    from pmo.documents.audit_report import write_portfolio_report
 
     return write_portfolio_report(audit, out_dir)
 
@@ -27,6 +27,6 @@ def write_audit_report(audit: PortfolioAudit, out_dir: Path) -> list[Path]:
 @task(name="publish-audit-artifacts", cache_policy=NO_CACHE)
 def publish_audit_artifacts(audit: PortfolioAudit, report: Path) -> None:
     """Show the report (charts inline) and its tables as artifacts of the audit run."""
-    from pmo.portfolio_report import publish_portfolio_artifacts
+    from pmo.documents.audit_report import publish_portfolio_artifacts
 
     publish_portfolio_artifacts(audit, report.read_text(), images_dir=report.parent)

@@ -9,8 +9,8 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from pmo.brief import ProjectBrief
-from pmo.document_versions import write_document_version
 from pmo.documents.embed import with_embedded_images
+from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord
 from pmo.store.records import find_document

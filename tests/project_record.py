@@ -4,7 +4,7 @@ stage runs, document versions and gate decisions. For tests that read documents 
 from pathlib import Path
 
 from pmo.brief import ProjectBrief
-from pmo.document_versions import write_document_version
+from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, utcnow
 from pmo.store.records import (

@@ -48,7 +48,7 @@ def audit(
     with prefect_api():
         result = run_audit(selection, fresh=fresh)
     if out is not None:
-        from pmo.portfolio_report import write_portfolio_report
+        from pmo.documents.audit_report import write_portfolio_report
 
         written = write_portfolio_report(result, out)
     if as_json:

@@ -13,7 +13,7 @@ def docs(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List every version of the project's documents: stage, attempt, sha256 and files."""
-    from pmo.document_versions import list_document_versions
+    from pmo.documents.versions import list_document_versions
 
     versions = list_document_versions(project_key)
     if as_json:

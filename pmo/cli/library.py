@@ -17,7 +17,7 @@ def validate(
     """Validate one lifecycle file or every lifecycle in a folder, with the communication
     policy, the audit checklist each names and the document templates each will render
     (PMO_TEMPLATES_DIR first), and the portfolio audit report's template."""
-    from pmo.document_versions import check_lifecycle_templates
+    from pmo.documents.versions import check_lifecycle_templates
     from pmo.templating import check_template
     from process_library.checklist import load_checklist
     from process_library.communication import load_communication_policy

@@ -12,8 +12,8 @@ from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
 
-from pmo.communication import EngagedStakeholder
 from pmo.control.analysis import Milestone
+from pmo.documents.communication import EngagedStakeholder
 from pmo.files import write_atomically
 from pmo.templating import MarkdownText
 from process_library.communication import CommunicationPolicy

@@ -1,7 +1,7 @@
 """Write a document the one way: its template to Markdown, the Markdown to Word, both to disk.
 
-A project document version (`pmo.document_versions`) and the PMO's portfolio audit report
-(`pmo.portfolio_report`) both come out of here, so they share the sandbox, the PMO's
+A project document version (`pmo.documents.versions`) and the PMO's portfolio audit report
+(`pmo.documents.audit_report`) both come out of here, so they share the sandbox, the PMO's
 template overrides, the Word reference styles and the atomic writes.
 """
 

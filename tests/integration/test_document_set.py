@@ -11,7 +11,7 @@ from docx.document import Document
 
 from pmo import templating
 from pmo.brief import ProjectBrief
-from pmo.document_versions import write_document_version
+from pmo.documents.versions import write_document_version
 from pmo.errors import TemplateProblem
 from pmo.gates.criteria import scorecard
 from pmo.gates.rules import gate_approvers

@@ -12,7 +12,7 @@ from prefect.client.schemas.filters import (
     ArtifactFilterKey,
 )
 
-from pmo.portfolio_report import publish_portfolio_artifacts, write_portfolio_report
+from pmo.documents.audit_report import publish_portfolio_artifacts, write_portfolio_report
 from tests.portfolio import CHARTER, portfolio, project_audit
 from tests.unit.test_portfolio_report import HOSTILE, three_projects
 

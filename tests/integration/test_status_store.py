@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from pmo.cli import app
 from pmo.control.reporting import report_recipients, take_update, tolerances_in_force
 from pmo.control.updates import StatusUpdate
-from pmo.document_versions import write_document_version
+from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
 from pmo.store.ledger import LEDGER
 from pmo.store.ledger_verify import verify_ledger

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pmo.communication import engaged_stakeholders
 from pmo.control.analysis import gate_milestones
 from pmo.documents.charts import Charts
+from pmo.documents.communication import engaged_stakeholders
 from pmo.documents.embed import with_embedded_images
 from process_library.communication import load_communication_policy
 from process_library.loader import load_lifecycle

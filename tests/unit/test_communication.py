@@ -2,7 +2,7 @@
 
 import pytest
 
-from pmo.communication import communication_plan, engaged_stakeholders
+from pmo.documents.communication import communication_plan, engaged_stakeholders
 from process_library.communication import load_communication_policy
 from process_library.loader import load_lifecycle
 from tests.factories import make_brief

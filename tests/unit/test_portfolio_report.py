@@ -15,7 +15,7 @@ from pmo.audit.bypass import Bypass
 from pmo.audit.kpis import Turnaround
 from pmo.audit.portfolio import PortfolioAudit
 from pmo.audit.run_history import RunSelection
-from pmo.portfolio_report import (
+from pmo.documents.audit_report import (
     LIST_EVERY_PROJECT_UP_TO,
     findings_table,
     gates_in_lifecycle_order,

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from pmo import templating
 from pmo.cli import app
-from pmo.document_versions import check_lifecycle_templates
+from pmo.documents.versions import check_lifecycle_templates
 from pmo.errors import TemplateProblem
 from pmo.settings import get_settings
 from process_library.loader import load_lifecycle

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from pmo.audit.checklist import Evidence, answer_checklist
 from pmo.audit.records import DecisionLine, StatusLine, load_records
 from pmo.brief import ProjectBrief
-from pmo.communication import communication_plan, engaged_stakeholders
 from pmo.control import analysis
 from pmo.documents.charts import Charts
+from pmo.documents.communication import communication_plan, engaged_stakeholders
 from pmo.store.models import Project, utcnow
 from pmo.store.reporting import status_lines
 from process_library.checklist import load_checklist

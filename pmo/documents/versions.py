@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
 from pmo.documents.docx import DocumentHeader
+from pmo.documents.dossier import build_dossier
 from pmo.documents.output import write_document
-from pmo.dossier import build_dossier
 from pmo.errors import PmoInputError
 from pmo.settings import get_settings
 from pmo.store import session_scope

@@ -17,10 +17,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from pmo.audit.kpis import GateKpi, PortfolioKpis
 from pmo.audit.portfolio import Finding, PortfolioAudit, audit_json
+from pmo.documents.audit_charts import FINDING_TYPES, PortfolioCharts
 from pmo.documents.docx import DocumentHeader
 from pmo.documents.embed import with_embedded_images
 from pmo.documents.output import write_document
-from pmo.documents.portfolio_charts import FINDING_TYPES, PortfolioCharts
 from pmo.files import write_atomically
 from pmo.templating import format_date, format_datetime
 from process_library.errors import LifecycleError
