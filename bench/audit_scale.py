@@ -319,7 +319,7 @@ def main() -> None:
 
     from pmo.audit.portfolio import audit_portfolio
     from pmo.audit.run_history import RunSelection
-    from pmo.server import local_prefect_server
+    from pmo.runtime.server import local_prefect_server
 
     cache = home / "audit" / "run-states.json"
     portfolio = Portfolio(home / "documents")

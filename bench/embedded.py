@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from pmo.server import local_prefect_server
+from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 
 

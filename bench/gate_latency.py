@@ -21,11 +21,11 @@ from embedded import scratch_embedded_default, wait_until
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from pmo.approver_bot import code_from_outbox
 from pmo.brief import EXAMPLE_BRIEF, load_brief
 from pmo.gates.rules import Answer, gate_approvers
-from pmo.runs import start_lifecycle, submit_answer
-from pmo.serve import RUNNER_POLL_SECONDS, served_in_subprocess
+from pmo.runtime.approver_bot import code_from_outbox
+from pmo.runtime.runs import start_lifecycle, submit_answer
+from pmo.runtime.serve import RUNNER_POLL_SECONDS, served_in_subprocess
 from process_library.loader import load_lifecycle
 
 STAGES = load_lifecycle("pmbok-waterfall").lifecycle.stages

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pmo.server import local_prefect_server
+from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store.engine import engine_for
 from pmo.store.models import Base

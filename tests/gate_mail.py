@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from pmo.approver_bot import CODE_LINE
+from pmo.runtime.approver_bot import CODE_LINE
 
 
 @dataclass(frozen=True)

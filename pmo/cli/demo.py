@@ -21,7 +21,7 @@ def demo(
 ) -> None:
     """Run a project from initiation to closure on a temporary local Prefect server,
     answering every gate as its approvers would, and write every document to OUT."""
-    from pmo.demo import run_demo
+    from pmo.runtime.demo import run_demo
 
     console = Console()
     console.print(f"Starting a temporary Prefect server and running [bold]{lifecycle}[/]...")

@@ -14,7 +14,7 @@ def gates(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the open gates: run, project, gate, who must still answer, since when."""
-    from pmo.runs import list_open_gates
+    from pmo.runtime.runs import list_open_gates
 
     open_gates = list_open_gates()
     if as_json:
@@ -62,7 +62,7 @@ def approve(
 ) -> None:
     """Answer the gate a run waits at. A refused answer is recorded and exits with 2."""
     from pmo.gates.rules import Answer
-    from pmo.runs import submit_answer
+    from pmo.runtime.runs import submit_answer
 
     submitted = submit_answer(run_id, Answer(approver, decision, code, comment, conditions))
     state = "recorded" if submitted.recorded else "submitted; the run records it when it resumes"
@@ -75,7 +75,7 @@ def unlock(
     by: Annotated[str, typer.Option("--as", help="Your email: a PMO contact of the lifecycle.")],
 ) -> None:
     """Unlock a gate locked after wrong codes; approvers still to answer get new codes."""
-    from pmo.runs import unlock_gate
+    from pmo.runtime.runs import unlock_gate
 
     gate = unlock_gate(run_id, by)
     typer.echo(f"{gate} unlocked by {by}; new codes sent to the approvers still to answer")

@@ -15,7 +15,7 @@ def start(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Start the project-lifecycle deployment for BRIEF; prints the run id and its UI link."""
-    from pmo.runs import start_lifecycle
+    from pmo.runtime.runs import start_lifecycle
 
     started = start_lifecycle(brief, lifecycle)
     if as_json:

@@ -10,6 +10,6 @@ def up(
 ) -> None:
     """Start a local Prefect server (UI on http://127.0.0.1:PORT) and serve the deployments
     until Ctrl-C. Everything is kept under PMO_HOME."""
-    from pmo.serve import run_embedded
+    from pmo.runtime.serve import run_embedded
 
     run_embedded(port)

@@ -82,7 +82,7 @@ def status(
     """Report status on a run in a reporting stage: progress, cost, forecast, RAG
     commentary, new risks and issues. Bad figures are refused (exit 2), nothing recorded."""
     from pmo.control.updates import StatusUpdate
-    from pmo.runs import submit_status_update
+    from pmo.runtime.runs import submit_status_update
 
     update = StatusUpdate(
         as_of=_date("--as-of", as_of) if as_of else date.today(),

@@ -18,8 +18,8 @@ from flows.gate_sla import gate_sla
 from pmo.cli import app
 from pmo.errors import ResponseRefused
 from pmo.gates.rules import Answer
-from pmo.runs import submit_answer
-from pmo.serve import served_in_subprocess
+from pmo.runtime.runs import submit_answer
+from pmo.runtime.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, Notification
 from pmo.store.records import get_project

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from pmo.audit.ledger_anchor import anchor_name
 from pmo.cli import app
 from pmo.gates.rules import Answer
-from pmo.serve import served_in_subprocess
+from pmo.runtime.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import GateDecision
 from tests.deployed import approve, wait_for_mails, wait_for_state

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from flows.lifecycle import project_lifecycle
-from pmo.approver_bot import ApproverBot, GateTurn, StatusTurn, approve_everything
 from pmo.control.updates import StatusUpdate
+from pmo.runtime.approver_bot import ApproverBot, GateTurn, StatusTurn, approve_everything
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.records import get_project, project_stage_runs

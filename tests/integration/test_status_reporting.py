@@ -21,7 +21,7 @@ from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.gate_sla import gate_sla
 from pmo.brief import parse_brief
 from pmo.cli import app
-from pmo.serve import served_in_subprocess
+from pmo.runtime.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import (
     EvmSnapshot,

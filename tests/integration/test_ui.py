@@ -19,8 +19,8 @@ from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
-from pmo.serve import served_in_subprocess
-from pmo.server import local_prefect_server
+from pmo.runtime.serve import served_in_subprocess
+from pmo.runtime.server import local_prefect_server
 from pmo.store import session_scope
 from pmo.store.models import GateDecision
 from tests.factories import brief_data

@@ -14,7 +14,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, tem
 from rich.console import Console
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT, serve_deployments
-from pmo.server import ServerDidNotStart, child_process, local_prefect_server
+from pmo.runtime.server import ServerDidNotStart, child_process, local_prefect_server
 from pmo.settings import get_settings
 
 # A resumed (suspended) run waits for the runner's next poll; Prefect's default of 10 s

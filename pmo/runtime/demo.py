@@ -23,11 +23,11 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.lifecycle import project_lifecycle
-from pmo.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import check_lifecycle_templates
-from pmo.server import local_prefect_server
+from pmo.runtime.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
+from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.records import get_project, project_documents
