@@ -13,8 +13,8 @@ from prefect.client.schemas.filters import (
 )
 
 from pmo.documents.audit_report import publish_portfolio_artifacts, write_portfolio_report
+from tests.documents.test_audit_report import HOSTILE, three_projects
 from tests.portfolio import CHARTER, portfolio, project_audit
-from tests.unit.test_portfolio_report import HOSTILE, three_projects
 
 pytestmark = pytest.mark.integration
 
