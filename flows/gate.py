@@ -1,27 +1,33 @@
 """Holding a stage gate: pack, notify, wait for typed answers, decide.
 
-Runs inside the lifecycle flow (a subflow cannot be suspended). Every wait uses a pause
-key derived from stage, attempt, round and answer number, so a suspended run that starts
-again from the top replays the answers it already has and records nothing twice.
+Runs inside the lifecycle flow (a subflow cannot be suspended). Every wait has a pause key
+of its own (`<stage>-<attempt>-<round>-<n>`, handed out by the store), and every answer
+is judged and recorded by the store, keyed, so a suspended run that starts again from the
+top finds where its gate stands and records nothing twice.
 """
 
 from pathlib import Path
 from typing import Literal
 
-from prefect import pause_flow_run, suspend_flow_run
-from prefect.context import FlowRunContext
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
+from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
 from pmo.gates.criteria import scorecard
 from pmo.gates.events import emit_gate_event
 from pmo.gates.rules import Answer, GateSite, gate_approvers
-from pmo.settings import get_settings
 from process_library.loader import LoadedLifecycle
 from process_library.schema import ExceptionGate, Gate, Stage
 from tasks.documents import DocumentRef, render_document
-from tasks.gates import Verdict, decide_gate, open_gate, read_gate_standing, record_gate_answer
+from tasks.gates import (
+    Verdict,
+    begin_wait,
+    decide_gate,
+    last_pause_key,
+    open_gate,
+    record_gate_answer,
+)
 from tasks.notify import notify_approvers
 
 DECISION_HELP = {
@@ -64,20 +70,6 @@ def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunI
         conditions=(str, Field(default="", description=conditions)),
     )
     return form.with_initial_data(description=description)
-
-
-def wait_for_answer(form: type[RunInput], key: str) -> RunInput:
-    """Wait for an answer: suspended (no process held) under a deployment, paused otherwise."""
-    context = FlowRunContext.get()
-    if context and context.flow_run and context.flow_run.deployment_id:
-        return suspend_flow_run(wait_for_input=form, key=key, timeout=None)
-    settings = get_settings()
-    return pause_flow_run(
-        wait_for_input=form,
-        key=key,
-        timeout=settings.gate_pause_timeout_seconds,
-        poll_interval=settings.gate_poll_seconds,
-    )
 
 
 def hold_gate(
@@ -153,27 +145,43 @@ def await_decision(
             once_key=f"{site.once_key}/{round}",
             payload={"round": round, "approvers": sorted(approvers)},
         )
-        # The store, not this function's memory, says where the gate stands: a run that
-        # resumes from the top finds the answers it already recorded, and the gate-sla
-        # flow can decide a round (timeout policy) while the run is suspended.
-        while (standing := read_gate_standing(site, gate, brief, round)).outcome is None:
-            key = f"{prompt_prefix}-{round}-{standing.prompts + 1}"
+        # The store, not this function's memory, says where the gate stands: answers
+        # `pmo approve` recorded, a policy the gate-sla flow applied, and what this run
+        # took through the Resume form before it was suspended.
+        take_form_answer(site, brief, gate, last_pause_key(site))
+        while (wait := begin_wait(site, gate, brief, round, prompt_prefix)).outcome is None:
             notice = (
-                f"> **The last answer was refused:** {standing.last_refusal}\n\n"
-                if standing.last_refusal
+                f"> **The last answer was refused:** {wait.last_refusal}\n\n"
+                if wait.last_refusal
                 else ""
             )
             form = answer_form(gate, sorted(approvers), notice + pack_markdown)
-            response = wait_for_answer(form, key)
-            answer = Answer(
-                approver=response.approver,
-                decision=response.decision,
-                code=response.code,
-                comment=response.comment,
-                conditions=response.conditions,
-            )
-            record_gate_answer(site, brief, stage, round, key, answer)
-        verdict = decide_gate(site, round, standing.outcome)
+            response = wait_for_input(form, wait.key)
+            if response is not None:
+                take_form_answer(site, brief, gate, wait.key, response.model_dump())
+        verdict = decide_gate(site, round, wait.outcome)
         if verdict.outcome != "hold":
             return verdict
         round += 1
+
+
+def take_form_answer(
+    site: GateSite,
+    brief: ProjectBrief,
+    gate: Gate,
+    key: str | None,
+    given: dict | None = None,
+) -> None:
+    """Hand what an approver gave through the Resume form at pause `key` to the store's
+    judge (once: the pause key is the answer's key), then forget it in Prefect."""
+    if key is None or (given := given or input_left_at(key)) is None:
+        return
+    answer = Answer(
+        approver=str(given.get("approver", "")),
+        decision=str(given.get("decision", "")),
+        code=str(given.get("code", "")),
+        comment=str(given.get("comment", "")),
+        conditions=str(given.get("conditions", "")),
+    )
+    record_gate_answer(site, brief, gate, key, answer)
+    forget_input(key)

@@ -1,15 +1,14 @@
 """`gate-sla`: on a schedule, remind, escalate and apply timeout policies at due gates."""
 
 from datetime import datetime
-from uuid import UUID
 
-from prefect import flow, get_client, get_run_logger
-from prefect.states import Scheduled
+from prefect import flow, get_run_logger
 
+from flows.waiting import wake
 from pmo.gates.events import emit_gate_event
 from pmo.gates.sla import SlaAction, check_gate_slas, check_status_updates
 from pmo.store import session_scope
-from pmo.store.models import utcnow
+from pmo.store.models import Gate, utcnow
 
 
 @flow(name="gate-sla", log_prints=True)
@@ -25,8 +24,9 @@ def gate_sla(as_of: datetime | None = None) -> list[str]:
         reminders = check_status_updates(session, now=as_of or utcnow())
     for action in actions:
         announce(action)
-        if action.kind == "decided-by-policy":
-            wake_run(action.run_id)
+        if action.kind == "decided-by-policy" and action.waiting_key is not None:
+            gate_id = action.site.gate_id
+            wake(action.run_id, action.waiting_key, lambda gate_id=gate_id: _waits_at(gate_id))
     for reminder in reminders:
         get_run_logger().info(
             "status update of %s (%s) overdue since %s: project manager reminded",
@@ -58,14 +58,6 @@ def announce(action: SlaAction) -> None:
         )
 
 
-def wake_run(run_id: str) -> None:
-    """Reschedule a suspended lifecycle run so it reads the policy's decision.
-
-    Prefect's resume needs the form's input, which no person gave; rescheduling runs the
-    flow again from the top, and the gate finds its round decided in the store. A run
-    paused in a live process (not from a deployment) reads it with its next answer.
-    """
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(UUID(run_id))
-        if run.state and run.state.is_paused() and run.state.state_details.pause_reschedule:
-            client.set_flow_run_state(run.id, Scheduled(name="Resuming"), force=True)
+def _waits_at(gate_id: int) -> str | None:
+    with session_scope() as session:
+        return session.get(Gate, gate_id).waiting_key

@@ -3,8 +3,9 @@ waits for answers (suspended, no process held), records each with its earned val
 RAG, writes and mails a status report, and takes a forecast beyond tolerance to the
 stage's exception gate. The stage ends when the project manager reports it complete.
 
-Pause keys are `status-<stage>-<attempt>-<n>`; a run that resumes from the top finds the
-updates it recorded in the store and waits only for the next one.
+Pause keys are `status-<stage>-<attempt>-<n>`, handed out by the store; every update is
+judged and recorded by the store (`pmo status` records first, then wakes the run), so a run
+that resumes from the top finds the updates on record and waits only for the next one.
 """
 
 from datetime import date
@@ -13,7 +14,8 @@ from typing import Literal
 from prefect.input import RunInput
 from pydantic import BaseModel, Field, create_model
 
-from flows.gate import hold_exception_gate, wait_for_answer
+from flows.gate import hold_exception_gate
+from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
 from pmo.control.updates import from_run_input, package_field, work_packages
 from process_library.loader import LoadedLifecycle
@@ -23,7 +25,9 @@ from tasks.gates import Verdict, recall_gate_verdict
 from tasks.status import (
     TakenUpdate,
     begin_reporting,
+    begin_status_wait,
     current_progress,
+    last_status_pause_key,
     recall_update,
     send_status_report,
     take_status_update,
@@ -104,10 +108,6 @@ def update_form(
             bool,
             Field(default=False, description="The stage's work is done: go on to its gate."),
         ),
-        submission_id=(
-            str,
-            Field(default="", description="Filled in by `pmo status`; leave it empty here."),
-        ),
     )
     return form.with_initial_data(description=description)
 
@@ -123,6 +123,7 @@ def follow_status(
     stops it: a recycle (re-plan) or a kill, returned as the verdict."""
     begin_reporting(stage_run_id, stage)
     packages = work_packages(brief)
+    take_form_update(stage, stage_run_id, packages, last_status_pause_key(stage_run_id))
     number = 1
     while True:
         taken = recall_update(stage_run_id, stage, number)
@@ -130,20 +131,15 @@ def follow_status(
             number += 1  # the run moved past this update before it was resumed
             continue
         if taken is None:
-            key = f"status-{stage.key}-{attempt}-{number}"
-            previous = recall_update(stage_run_id, stage, number - 1) if number > 1 else None
-            description = _form_description(brief, stage, previous)
-            form = update_form(brief, current_progress(stage_run_id, stage), description)
-            response = wait_for_answer(form, key)
-            values = response.model_dump()
-            taken = take_status_update(
-                stage,
-                stage_run_id,
-                number,
-                key,
-                from_run_input(values, packages),
-                values.get("submission_id", ""),
-            )
+            key = begin_status_wait(stage_run_id, stage, attempt, number)
+            if key is not None:
+                previous = recall_update(stage_run_id, stage, number - 1) if number > 1 else None
+                description = _form_description(brief, stage, previous)
+                form = update_form(brief, current_progress(stage_run_id, stage), description)
+                response = wait_for_input(form, key)
+                if response is not None:
+                    take_form_update(stage, stage_run_id, packages, key, response.model_dump())
+            continue
         if taken.accepted:
             occasion = f"update-{number}"
             report = render_document(
@@ -160,6 +156,21 @@ def follow_status(
             if taken.complete:
                 return None
         number += 1
+
+
+def take_form_update(
+    stage: Stage,
+    stage_run_id: int,
+    packages: list[str],
+    key: str | None,
+    given: dict | None = None,
+) -> None:
+    """Hand the update the project manager gave through the Resume form at pause `key` to
+    the store's judge (once: the pause key is the update's key), then forget it in Prefect."""
+    if key is None or (given := given or input_left_at(key)) is None:
+        return
+    take_status_update(stage, stage_run_id, key, from_run_input(given, packages))
+    forget_input(key)
 
 
 def _exception(

@@ -8,11 +8,12 @@ from prefect.runtime import flow_run
 from sqlalchemy import select
 
 from pmo.brief import ProjectBrief
-from pmo.gates.answers import POLICY, gate_site, record_answer
-from pmo.gates.events import answer_payload, emit_gate_event
-from pmo.gates.rules import Answer, GateSite, gate_approvers, gate_outcome
+from pmo.gates import answers
+from pmo.gates.answers import Wait, gate_site
+from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
+from pmo.gates.rules import Answer, GateSite
 from pmo.store import session_scope
-from pmo.store.models import Gate, Project, StageRun, utcnow
+from pmo.store.models import Gate, GateDecision, Project, StageRun, utcnow
 from pmo.store.records import (
     decided_gate,
     ensure_gate,
@@ -22,18 +23,6 @@ from pmo.store.records import (
 )
 from process_library.schema import Decision, Stage
 from process_library.schema import Gate as GateDefinition
-
-RUN_CHANNEL = "prefect"  # answers the lifecycle run received (Resume form or `pmo approve`)
-
-
-@dataclass(frozen=True)
-class GateStanding:
-    """Where a gate round stands: its outcome once decided, how many answers the run has
-    taken so far (numbering its pause keys), and why the last one was refused, if it was."""
-
-    outcome: Decision | None
-    prompts: int
-    last_refusal: str
 
 
 @dataclass(frozen=True)
@@ -70,57 +59,56 @@ def open_gate(
         return gate_site(session.get(Project, stage_run.project_id), stage_run, gate)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="read gate standing (round {round})")
-def read_gate_standing(
-    site: GateSite, definition: GateDefinition, brief: ProjectBrief, round: int
-) -> GateStanding:
-    """Work out the round's outcome from the answers on record (and any policy decision)."""
+@task(cache_policy=NO_CACHE, task_run_name="wait at gate (round {round})")
+def begin_wait(
+    site: GateSite, definition: GateDefinition, brief: ProjectBrief, round: int, prefix: str
+) -> Wait:
+    """The round's outcome from the answers on record (and any policy decision), or the
+    pause key the run now waits at for the next answer."""
     with session_scope() as session:
-        rows = gate_decisions(
-            session, gate=session.get(Gate, site.gate_id), round=round, accepted=None
+        return answers.begin_wait(
+            session,
+            gate_id=site.gate_id,
+            definition=definition,
+            brief=brief,
+            round=round,
+            prefix=prefix,
         )
-        # Only answers the run itself took number its pause keys; refusals `pmo approve`
-        # recorded before reaching the run never resumed it.
-        prompted = [r for r in rows if r.channel == RUN_CHANNEL]
-        policy = [r.decision for r in rows if r.channel == POLICY]
-        accepted = [r.decision for r in prompted if r.accepted]
-        last_refusal = prompted[-1].refusal_reason if prompted and not prompted[-1].accepted else ""
-    approvers = len(gate_approvers(definition, brief))
-    outcome = policy[0] if policy else gate_outcome(definition, approvers, accepted)
-    return GateStanding(outcome, len(prompted), last_refusal or "")  # type: ignore[arg-type]
+
+
+def last_pause_key(site: GateSite) -> str | None:
+    """The pause key the run last waited at for this gate, if it still waits there."""
+    with session_scope() as session:
+        return session.get(Gate, site.gate_id).waiting_key
 
 
 @task(cache_policy=NO_CACHE, task_run_name="record answer {response_key}")
 def record_gate_answer(
-    site: GateSite, brief: ProjectBrief, stage: Stage, round: int, response_key: str, answer: Answer
+    site: GateSite,
+    brief: ProjectBrief,
+    definition: GateDefinition,
+    response_key: str,
+    answer: Answer,
 ) -> bool:
-    """Check an approver's answer and record it; returns whether it counts."""
+    """Judge an answer given through the Resume form and record it; returns whether it counts."""
     with session_scope() as session:
-        gate = session.get(Gate, site.gate_id)
-        row = record_answer(
+        recorded = answers.record_answer(
             session,
-            gate=gate,
-            definition=stage.gate,
+            gate_id=site.gate_id,
+            definition=definition,
             brief=brief,
-            round=round,
             response_key=response_key,
             answer=answer,
-            channel=RUN_CHANNEL,
+            channel=answers.FORM,
             flow_run_id=flow_run.get_id(),
         )
-        accepted, locked_at = row.accepted, gate.locked_at
-        payload = answer_payload(row, round)
-    emit_gate_event(
-        "answered" if accepted else "refused",
-        site,
-        once_key=f"{site.once_key}/{response_key}",
-        payload=payload,
-    )
-    if locked_at is not None and not accepted:
-        emit_gate_event(
-            "locked", site, once_key=f"{site.once_key}/{locked_at.isoformat()}", payload={}
+        row = session.get(GateDecision, recorded.decision_id)
+        payload, locked_at = (
+            answer_payload(row, row.round),
+            session.get(Gate, site.gate_id).locked_at,
         )
-    return accepted
+    announce_answer(site, recorded, payload=payload, locked_at=locked_at, once_key=response_key)
+    return recorded.accepted
 
 
 @task(cache_policy=NO_CACHE, task_run_name="record decision {outcome}")

@@ -6,17 +6,18 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from pmo.control.reporting import begin_status_wait as begin_status_wait_in_store
 from pmo.control.reporting import (
     covering_tolerances,
     mail_status_report,
+    record_update,
     reporting_state,
-    take_update,
     tolerances_in_force,
 )
 from pmo.control.updates import StatusUpdate
 from pmo.gates.links import flow_run_url
 from pmo.store import session_scope
-from pmo.store.models import Project, StageRun
+from pmo.store.models import Project, StageRun, StatusUpdateRecord
 from pmo.store.reporting import snapshot_of, status_updates
 from process_library.schema import Stage
 from tasks.documents import DocumentRef
@@ -75,29 +76,42 @@ def begin_reporting(stage_run_id: int, stage: Stage) -> None:
             stage_run.status = "reporting"
 
 
-@task(cache_policy=NO_CACHE, task_run_name="take status update {number}")
-def take_status_update(
-    stage: Stage,
-    stage_run_id: int,
-    number: int,
-    response_key: str,
-    update: StatusUpdate,
-    submission_id: str,
-) -> TakenUpdate:
-    """Check the project manager's update and record it with its earned value and RAG;
-    a refused one is recorded with the field and the reason, and changes nothing else."""
+@task(cache_policy=NO_CACHE, task_run_name="wait for status update {number}")
+def begin_status_wait(stage_run_id: int, stage: Stage, attempt: int, number: int) -> str | None:
+    """None if update `number` is on record already (`pmo status` recorded it), else the
+    pause key the run now waits at for it."""
     with session_scope() as session:
-        stage_run = session.get(StageRun, stage_run_id)
-        row = take_update(
+        return begin_status_wait_in_store(
             session,
-            project=session.get(Project, stage_run.project_id),
-            stage_run=stage_run,
-            stage=stage,
+            stage_run_id=stage_run_id,
             number=number,
-            response_key=response_key,
-            update=update,
-            submission_id=submission_id,
+            prefix=f"status-{stage.key}-{attempt}",
         )
+
+
+def last_status_pause_key(stage_run_id: int) -> str | None:
+    """The pause key the run last waited at for an update, if it still waits there."""
+    with session_scope() as session:
+        return session.get(StageRun, stage_run_id).waiting_key
+
+
+@task(cache_policy=NO_CACHE, task_run_name="take status update {response_key}")
+def take_status_update(
+    stage: Stage, stage_run_id: int, response_key: str, update: StatusUpdate
+) -> TakenUpdate:
+    """Judge an update given through the Resume form and record it with its earned value
+    and RAG; a refused one is recorded with the field and the reason, and changes nothing else."""
+    with session_scope() as session:
+        recorded = record_update(
+            session,
+            stage_run_id=stage_run_id,
+            stage=stage,
+            update=update,
+            response_key=response_key,
+            channel="prefect",
+        )
+        stage_run = session.get(StageRun, stage_run_id)
+        row = session.get(StatusUpdateRecord, recorded.update_id)
         return _taken(session, stage_run, stage, row)
 
 

@@ -1,9 +1,10 @@
 """Runs that moved past a gate without the gate: read from Prefect's history and the store.
 
 A lifecycle run leaves a pause only for a reason the store records: an answer it took
-(accepted or refused), a decision the gate's timeout policy made, or a status update. A
-resume with none of these, a run ended while its project still waited at a gate, or a
-response the gate refused, is a control gap: someone moved the run from outside the gate.
+through the Resume form (accepted or refused), an answer `pmo approve` recorded before
+waking it, a decision the gate's timeout policy made, or a status update. A resume with
+none of these, a run ended while its project still waited at a gate, or a response the
+gate refused, is a control gap: someone moved the run from outside the gate.
 """
 
 from collections.abc import Sequence
@@ -27,12 +28,10 @@ class RunReason:
     gate: str
     kind: str  # answer | refused | policy | status
     detail: str
-
-    @property
-    def follows_resume(self) -> bool:
-        # An answer or update is recorded by the run after it resumes; a policy decision
-        # is recorded first and then wakes the run.
-        return self.kind != "policy"
+    # What the Resume form gave is recorded by the run after it resumes; an answer or
+    # update `pmo approve`/`pmo status` recorded, and a policy decision, come first and
+    # then wake the run.
+    follows_resume: bool = True
 
 
 @dataclass(frozen=True)

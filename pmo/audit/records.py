@@ -16,7 +16,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, defer
 
 from pmo.audit.bypass import RunReason
-from pmo.gates.answers import POLICY
+from pmo.gates.answers import FORM, POLICY
 from pmo.store.models import (
     ApprovalCode,
     DocumentRecord,
@@ -202,8 +202,8 @@ class ProjectRecord:
         gates = {g.id: g for g in self.gates}
         reasons = []
         for decision in self.decisions:
-            if decision.channel not in ("prefect", POLICY):
-                continue  # refused before any resume (by `pmo approve` itself)
+            if decision.channel != FORM and not decision.accepted:
+                continue  # refused before it reached the run (by `pmo approve` itself)
             kind = (
                 "policy"
                 if decision.channel == POLICY
@@ -212,12 +212,19 @@ class ProjectRecord:
                 else "refused"
             )
             detail = decision.refusal_reason or f"{decision.decision} by {decision.approver_email}"
+            gate = gates[decision.gate_id].gate_name
             reasons.append(
-                RunReason(decision.received_at, gates[decision.gate_id].gate_name, kind, detail)
+                RunReason(decision.received_at, gate, kind, detail, decision.channel == FORM)
             )
         stage_names = {sr.id: sr.stage_name for sr in self.stage_runs}
         reasons += [
-            RunReason(u.received_at, stage_names.get(u.stage_run_id, ""), "status", "update")
+            RunReason(
+                u.received_at,
+                stage_names.get(u.stage_run_id, ""),
+                "status",
+                "update",
+                u.channel == FORM,
+            )
             for u in self.updates
         ]
         return reasons

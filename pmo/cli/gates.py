@@ -60,12 +60,21 @@ def approve(
     comment: Annotated[str, typer.Option(help="Why; it goes on the record.")] = "",
     conditions: Annotated[str, typer.Option(help="Conditions attached to a go.")] = "",
 ) -> None:
-    """Answer the gate a run waits at. A refused answer is recorded and exits with 2."""
+    """Answer the gate a run waits at: recorded at once, and the run woken when your answer
+    decides the gate. A refused answer is recorded as refused and exits with 2."""
     from pmo.gates.rules import Answer
     from pmo.runtime.runs import submit_answer
 
     submitted = submit_answer(run_id, Answer(approver, decision, code, comment, conditions))
-    state = "recorded" if submitted.recorded else "submitted; the run records it when it resumes"
+    if submitted.outcome is None:
+        state = f"recorded; still waiting for {', '.join(submitted.waiting_for) or 'the quorum'}"
+    elif submitted.woken:
+        state = f"recorded; the gate is decided ({submitted.outcome}) and the run acts on it"
+    else:
+        state = (
+            f"recorded; the gate is decided ({submitted.outcome}); the run acts on it when "
+            "it runs again (it is not waiting at the gate now)"
+        )
     typer.echo(f"{decision} from {approver} at {submitted.gate} ({submitted.project}): {state}")
     typer.echo(submitted.url)
 

@@ -108,26 +108,22 @@ def status(
                     "project": taken.project,
                     "stage": taken.stage,
                     "update": taken.number,
-                    "recorded": figures is not None,
-                    "as_of": figures.as_of.isoformat() if figures else None,
-                    "percent_complete": figures.percent_complete if figures else None,
+                    "recorded": True,
+                    "as_of": figures.as_of.isoformat(),
+                    "percent_complete": figures.percent_complete,
                     **{
-                        name: _number(getattr(figures, name)) if figures else None
+                        name: _number(getattr(figures, name))
                         for name in ("pv", "ev", "ac", "spi", "cpi", "sv", "cv", "eac", "vac")
                     },
-                    "rag": {r["dimension"]: r["colour"] for r in figures.rag} if figures else None,
-                    "overall": figures.overall if figures else None,
-                    "breached": figures.breached if figures else None,
+                    "rag": {r["dimension"]: r["colour"] for r in figures.rag},
+                    "overall": figures.overall,
+                    "breached": figures.breached,
                     "complete": taken.complete,
                     "url": taken.url,
                 },
                 indent=2,
             )
         )
-        return
-    if figures is None:
-        typer.echo(f"Update for {taken.project} submitted; the run records it when it resumes.")
-        typer.echo(taken.url)
         return
     typer.echo(
         f"Update {taken.number} recorded for {taken.project} ({taken.stage}): "

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
@@ -45,15 +46,13 @@ from process_library.schema import Lifecycle, Stage, Tolerances
 
 @dataclass(frozen=True)
 class ReportingState:
-    """Where a reporting stage attempt stands: progress so far, the tolerances in force,
-    how many updates the run took (numbering its pause keys) and the last refusal."""
+    """Where a reporting stage attempt stands: progress and risks so far, the tolerances
+    in force."""
 
     progress: dict[str, float]
     as_of: date | None
     risk_scores: list[int]
     tolerances: Tolerances
-    taken: int
-    last_refusal: str
 
 
 def tolerances_in_force(session: Session, *, stage_run: StageRun, stage: Stage) -> Tolerances:
@@ -70,23 +69,15 @@ def tolerances_in_force(session: Session, *, stage_run: StageRun, stage: Stage) 
 
 def reporting_state(session: Session, *, stage_run: StageRun, stage: Stage) -> ReportingState:
     """Progress, dates and risks carry over from the project's earlier updates (work done
-    before a re-plan stays done); numbering and tolerances are the stage attempt's own."""
-    taken = status_updates(session, stage_run=stage_run)
+    before a re-plan stays done); the tolerances are the stage attempt's own."""
     accepted = project_updates(session, project=session.get(Project, stage_run.project_id))
     last = accepted[-1] if accepted else None
     risks = [ReportedRisk(**risk).score for row in accepted for risk in row.risks]
-    refusal = (
-        f"{taken[-1].refusal_field}: {taken[-1].refusal_reason}"
-        if taken and not taken[-1].accepted
-        else ""
-    )
     return ReportingState(
         progress=dict(last.progress) if last else {},
         as_of=last.as_of if last else None,
         risk_scores=risks,
         tolerances=tolerances_in_force(session, stage_run=stage_run, stage=stage),
-        taken=len(taken),
-        last_refusal=refusal,
     )
 
 
@@ -117,35 +108,65 @@ def judge_update(
     return progress, assessment
 
 
-def take_update(
+@dataclass(frozen=True)
+class RecordedUpdate:
+    """A status update as the store judged and recorded it; `waiting_key` is the pause the
+    stage's run waits at (or is about to), for the channel to wake."""
+
+    update_id: int
+    number: int
+    accepted: bool
+    waiting_key: str | None
+
+
+def lock_stage_run(session: Session, stage_run_id: int) -> StageRun:
+    """Hold the stage attempt's row until the transaction ends and read it as committed:
+    updates are numbered and judged one at a time, and one recorded while the run is about
+    to suspend is either seen by the run or sees the run's pause key (see `lock_gate`)."""
+    session.execute(
+        update(StageRun).where(StageRun.id == stage_run_id).values(waits=StageRun.waits)
+    )
+    return session.get(StageRun, stage_run_id, populate_existing=True)
+
+
+def record_update(
     session: Session,
     *,
-    project: Project,
-    stage_run: StageRun,
+    stage_run_id: int,
     stage: Stage,
-    number: int,
-    response_key: str,
     update: StatusUpdate,
-    submission_id: str = "",
-) -> StatusUpdateRecord:
-    """Check and record one update, once per `response_key`; an accepted one gets its
-    earned value snapshot, a refused one is kept with the field and the reason."""
+    response_key: str,
+    channel: str,
+) -> RecordedUpdate:
+    """Judge one update and record it, once per `response_key`: the one place an update
+    is judged, whichever way it came. An accepted one gets its earned value snapshot.
+
+    A refusal through the Resume form is kept with the field and the reason (the run shows
+    it above the next form); `pmo status` (channel `cli`) raises StatusRefused instead and
+    records nothing.
+    """
+    stage_run = lock_stage_run(session, stage_run_id)
     if existing := find_status_update(session, stage_run=stage_run, response_key=response_key):
-        return existing
+        return RecordedUpdate(
+            existing.id, existing.number, existing.accepted, stage_run.waiting_key
+        )
+    project = session.get(Project, stage_run.project_id)
     try:
         progress, assessment = judge_update(
             session, project=project, stage_run=stage_run, stage=stage, update=update
         )
         refusal = None
     except StatusRefused as refused:
+        if channel == "cli":
+            raise
         progress = {str(k): float(v) for k, v in update.progress.items()}
         assessment, refusal = None, refused
     row = StatusUpdateRecord(
         project_id=project.id,
         stage_run_id=stage_run.id,
-        number=number,
+        number=len(status_updates(session, stage_run=stage_run)) + 1,
         response_key=response_key,
-        submission_id=submission_id,
+        channel=channel,
         reported_by=project.project_manager_email,
         as_of=update.as_of,
         progress=progress,
@@ -167,39 +188,57 @@ def take_update(
     session.add(row)
     session.flush()
     if assessment is not None:
-        figures = assessment.figures
-        session.add(
-            EvmSnapshot(
-                status_update_id=row.id,
-                project_id=project.id,
-                as_of=update.as_of,
-                percent_complete=assessment.percent_complete,
-                bac=figures.bac,
-                pv=figures.pv,
-                ev=figures.ev,
-                ac=figures.ac,
-                spi=figures.spi,
-                cpi=figures.cpi,
-                sv=figures.sv,
-                cv=figures.cv,
-                eac=figures.eac,
-                vac=figures.vac,
-                rag=[
-                    {
-                        "dimension": s.dimension,
-                        "variance": s.variance,
-                        "tolerance": s.tolerance,
-                        "used": None if math.isinf(s.used) else round(s.used, 4),
-                        "colour": s.colour,
-                    }
-                    for s in assessment.statuses
-                ],
-                overall=assessment.overall,
-                breached=bool(assessment.breaches),
-            )
-        )
+        session.add(_snapshot(row, project, update, assessment))
         session.flush()
-    return row
+    return RecordedUpdate(row.id, row.number, row.accepted, stage_run.waiting_key)
+
+
+def begin_status_wait(
+    session: Session, *, stage_run_id: int, number: int, prefix: str
+) -> str | None:
+    """The run comes to wait for update `number`: None if it is recorded already, else a
+    new pause key (`<prefix>-<n>`), recorded as where the run now waits."""
+    stage_run = lock_stage_run(session, stage_run_id)
+    if any(row.number == number for row in status_updates(session, stage_run=stage_run)):
+        stage_run.waiting_key = None
+    else:
+        stage_run.waits += 1
+        stage_run.waiting_key = f"{prefix}-{stage_run.waits}"
+    return stage_run.waiting_key
+
+
+def _snapshot(
+    row: StatusUpdateRecord, project: Project, update: StatusUpdate, assessment: Assessment
+) -> EvmSnapshot:
+    figures = assessment.figures
+    return EvmSnapshot(
+        status_update_id=row.id,
+        project_id=project.id,
+        as_of=update.as_of,
+        percent_complete=assessment.percent_complete,
+        bac=figures.bac,
+        pv=figures.pv,
+        ev=figures.ev,
+        ac=figures.ac,
+        spi=figures.spi,
+        cpi=figures.cpi,
+        sv=figures.sv,
+        cv=figures.cv,
+        eac=figures.eac,
+        vac=figures.vac,
+        rag=[
+            {
+                "dimension": s.dimension,
+                "variance": s.variance,
+                "tolerance": s.tolerance,
+                "used": None if math.isinf(s.used) else round(s.used, 4),
+                "colour": s.colour,
+            }
+            for s in assessment.statuses
+        ],
+        overall=assessment.overall,
+        breached=bool(assessment.breaches),
+    )
 
 
 def report_recipients(brief: ProjectBrief, document_key: str) -> list[str]:

@@ -230,9 +230,8 @@ def package_field(number: int) -> str:
     return f"wp_{number}"
 
 
-def as_run_input(update: StatusUpdate, packages: list[str], submission_id: str) -> dict:
-    """The update as the status form submits it (what `pmo status` resumes the run with);
-    progress must already be keyed by package name."""
+def as_run_input(update: StatusUpdate, packages: list[str]) -> dict:
+    """The update as the status form submits it; progress must be keyed by package name."""
     numbers = {name: index for index, name in enumerate(packages, start=1)}
     return {
         **{package_field(numbers[name]): percent for name, percent in update.progress.items()},
@@ -248,20 +247,20 @@ def as_run_input(update: StatusUpdate, packages: list[str], submission_id: str) 
         "new_risks": [vars(risk) for risk in update.risks],
         "new_issues": list(update.issues),
         "stage_complete": update.complete,
-        "submission_id": submission_id,
     }
 
 
 def from_run_input(values: dict, packages: list[str]) -> StatusUpdate:
-    """The update a status form carried (field values as the form model holds them)."""
+    """The update a status form carried: as the form model holds it, or as Prefect stored
+    it (JSON, dates as ISO text)."""
     return StatusUpdate(
-        as_of=values["as_of"],
+        as_of=_day(values["as_of"]),
         progress={
             name: float(values[package_field(index)])
             for index, name in enumerate(packages, start=1)
         },
         actual_cost=Decimal(str(values["actual_cost"])),
-        forecast_finish=values["forecast_finish"],
+        forecast_finish=_day(values["forecast_finish"]),
         forecast_cost=Decimal(str(values["forecast_cost"])),
         scope_change_percent=float(values["scope_change_percent"]),
         quality_shortfall_percent=float(values["quality_shortfall_percent"]),
@@ -275,3 +274,7 @@ def from_run_input(values: dict, packages: list[str]) -> StatusUpdate:
         issues=tuple(values["new_issues"]),
         complete=bool(values["stage_complete"]),
     )
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -5,7 +5,8 @@ rules.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from pmo.gates.rules import (
     GateSite,
     Refusal,
     gate_approvers,
+    gate_outcome,
     hash_code,
     new_code,
     refusal_reason,
@@ -33,12 +35,22 @@ from pmo.store.models import (
     StageRun,
     utcnow,
 )
-from pmo.store.records import answered_approvers, approval_code, find_response, stage_documents
+from pmo.store.records import (
+    answered_approvers,
+    approval_code,
+    find_response,
+    gate_decisions,
+    stage_documents,
+)
 from pmo.templating import render_text
+from process_library.schema import Decision, Lifecycle, Stage
 from process_library.schema import Gate as GateDefinition
-from process_library.schema import Lifecycle, Stage
 
 POLICY = "policy"  # who a timeout decision is recorded as: never a person
+# The channels an answer comes by: the Resume form (taken by the run after it resumes) or
+# `pmo approve` (recorded first; it wakes the run only when the answer decides the round).
+FORM = "prefect"
+CLI = "cli"
 
 
 def gate_site(project: Project, stage_run: StageRun, gate: Gate) -> GateSite:
@@ -71,14 +83,67 @@ def waiting_approvers(
     return [a for a in gate_approvers(definition, brief) if a not in answered]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """An answer as the store judged and recorded it, and where its round stands now.
+
+    `waiting_key` is the pause the gate's run waits at (or is about to): a channel whose
+    answer decided the round wakes that pause; the run reads the decision from the store.
+    """
+
+    decision_id: int
+    accepted: bool
+    refusal: Refusal | None
+    outcome: Decision | None
+    waiting_key: str | None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """What the run found when it came to wait: the round's outcome, or the pause key it
+    now waits at, and why the last answer given through the Resume form was refused."""
+
+    outcome: Decision | None
+    key: str | None
+    last_refusal: str
+
+
+def lock_gate(session: Session, gate_id: int) -> Gate:
+    """Hold the gate's row until the transaction ends and read it as committed.
+
+    Every answer, policy decision and wait of a gate takes this lock first, so they are
+    judged one after another against what the others recorded: two answers can never
+    both use one code, and an answer recorded while the run is about to suspend either
+    is seen by the run or sees the run's pause key (and wakes it).
+    """
+    # An UPDATE locks the row on PostgreSQL and takes SQLite's write lock; a SELECT ...
+    # FOR UPDATE would do nothing on SQLite.
+    session.execute(update(Gate).where(Gate.id == gate_id).values(waits=Gate.waits))
+    return session.get(Gate, gate_id, populate_existing=True)
+
+
+def round_outcome(
+    session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief, round: int
+) -> Decision | None:
+    """The round's decision from the accepted answers on record (a timeout policy's
+    decision first), or None while it must wait; whichever channel recorded them."""
+    rows = gate_decisions(session, gate=gate, round=round)
+    if policy := [r.decision for r in rows if r.channel == POLICY]:
+        return policy[0]  # type: ignore[return-value]
+    approvers = len(gate_approvers(definition, brief))
+    return gate_outcome(definition, approvers, [r.decision for r in rows])
+
+
 def judge_answer(
     session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief, answer: Answer
 ) -> Refusal | None:
     """Why the answer would be refused at the gate's current round, or None if it counts."""
-    if gate.status == "decided":
-        return Refusal(
-            "gate-decided", f"gate '{gate.gate_key}' is already decided ({gate.outcome})"
-        )
+    decided = gate.outcome if gate.status == "decided" else None
+    decided = decided or round_outcome(
+        session, gate=gate, definition=definition, brief=brief, round=gate.round
+    )
+    if decided is not None:
+        return Refusal("gate-decided", f"gate '{gate.gate_key}' is already decided ({decided})")
     if gate.locked_at is not None:
         return Refusal(
             "gate-locked",
@@ -100,103 +165,103 @@ def judge_answer(
 def record_answer(
     session: Session,
     *,
-    gate: Gate,
+    gate_id: int,
     definition: GateDefinition,
     brief: ProjectBrief,
-    round: int,
     response_key: str,
     answer: Answer,
     channel: str,
     flow_run_id: str | None,
-    refusal: Refusal | None = None,
-) -> GateDecision:
-    """Check and record one answer, once per `response_key`; a valid one uses up its code.
+) -> Recorded:
+    """Judge one answer and record it, accepted or refused, once per `response_key`: the
+    one place an answer is judged, whichever way it came (`pmo approve`, the Resume form).
 
-    `refusal` is given when the caller already refused the answer. Wrong codes are
-    counted; the one that reaches the limit locks the gate and alerts the PMO contacts of
-    the project's lifecycle.
+    An accepted answer uses up its code. Wrong codes are counted; the one that reaches
+    the limit locks the gate and alerts the PMO contacts of the project's lifecycle.
     """
-    existing = find_response(session, gate=gate, response_key=response_key)
-    if existing is not None:
-        return existing
-    approver = answer.approver.lower()
-    refusal = refusal or judge_answer(
-        session, gate=gate, definition=definition, brief=brief, answer=answer
-    )
-    if refusal is None:
-        approval_code(session, gate=gate, round=round, approver=approver).used_at = utcnow()
-    elif refusal.kind == "wrong-code":
-        gate.wrong_codes += 1
-        if gate.wrong_codes >= WRONG_CODES_BEFORE_LOCK:
-            gate.locked_at = utcnow()
-            _alert_pmo_of_lock(session, gate=gate)
-    row = GateDecision(
-        gate_id=gate.id,
-        round=round,
-        response_key=response_key,
-        approver_email=approver,
-        roles=", ".join(gate_approvers(definition, brief).get(approver, [])),
-        decision=answer.decision,
-        comment=answer.comment,
-        conditions=answer.conditions,
-        accepted=refusal is None,
-        refusal_reason=refusal.message if refusal else None,
-        refusal_kind=refusal.kind if refusal else None,
-        channel=channel,
-        flow_run_id=flow_run_id,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def claim_code(session: Session, *, gate: Gate, approver: str) -> bool:
-    """Claim the approver's unused code for one submission; False if another has it."""
-    claimed = session.execute(
-        update(ApprovalCode)
-        .where(
-            ApprovalCode.gate_id == gate.id,
-            ApprovalCode.round == gate.round,
-            ApprovalCode.approver_email == approver,
-            ApprovalCode.claimed_at.is_(None),
-            ApprovalCode.used_at.is_(None),
+    gate = lock_gate(session, gate_id)
+    row = find_response(session, gate=gate, response_key=response_key)
+    refusal = None
+    if row is None:
+        approver = answer.approver.lower()
+        refusal = judge_answer(
+            session, gate=gate, definition=definition, brief=brief, answer=answer
         )
-        .values(claimed_at=utcnow())
-    )
-    return claimed.rowcount == 1
-
-
-def release_code(session: Session, *, gate: Gate, approver: str) -> None:
-    """Give up a claim whose submission never reached the run."""
-    code = approval_code(session, gate=gate, round=gate.round, approver=approver)
-    if code is not None and code.used_at is None:
-        code.claimed_at = None
-
-
-def take_resume_turn(session: Session, *, gate_id: int, seconds: float) -> bool:
-    """Take the gate's turn to resume its run, unless another submission holds it."""
-    now = utcnow()
-    taken = session.execute(
-        update(Gate)
-        .where(
-            Gate.id == gate_id,
-            (Gate.resume_turn_until.is_(None)) | (Gate.resume_turn_until < now),
+        if refusal is None:
+            approval_code(
+                session, gate=gate, round=gate.round, approver=approver
+            ).used_at = utcnow()
+        elif refusal.kind == "wrong-code":
+            gate.wrong_codes += 1
+            if gate.wrong_codes >= WRONG_CODES_BEFORE_LOCK:
+                gate.locked_at = utcnow()
+                _alert_pmo_of_lock(session, gate=gate)
+        row = GateDecision(
+            gate_id=gate.id,
+            round=gate.round,
+            response_key=response_key,
+            approver_email=approver,
+            roles=", ".join(gate_approvers(definition, brief).get(approver, [])),
+            decision=answer.decision,
+            comment=answer.comment,
+            conditions=answer.conditions,
+            accepted=refusal is None,
+            refusal_reason=refusal.message if refusal else None,
+            refusal_kind=refusal.kind if refusal else None,
+            channel=channel,
+            flow_run_id=flow_run_id,
         )
-        .values(resume_turn_until=now + timedelta(seconds=seconds))
-    )
-    return taken.rowcount == 1
+        session.add(row)
+        session.flush()
+    elif not row.accepted:
+        refusal = Refusal(row.refusal_kind or "refused", row.refusal_reason or "")
+    outcome = round_outcome(session, gate=gate, definition=definition, brief=brief, round=row.round)
+    return Recorded(row.id, row.accepted, refusal, outcome, gate.waiting_key)
 
 
-def end_resume_turn(session: Session, *, gate_id: int) -> None:
-    session.execute(update(Gate).where(Gate.id == gate_id).values(resume_turn_until=None))
+def begin_wait(
+    session: Session,
+    *,
+    gate_id: int,
+    definition: GateDefinition,
+    brief: ProjectBrief,
+    round: int,
+    prefix: str,
+) -> Wait:
+    """The run comes to wait for answers: the round's outcome if it is decided, else a
+    new pause key (`<prefix>-<round>-<n>`), recorded as where the run now waits."""
+    gate = lock_gate(session, gate_id)
+    outcome = round_outcome(session, gate=gate, definition=definition, brief=brief, round=round)
+    if outcome is None:
+        gate.waits += 1
+        gate.waiting_key = f"{prefix}-{round}-{gate.waits}"
+    else:
+        gate.waiting_key = None
+    taken = [
+        r
+        for r in gate_decisions(session, gate=gate, round=round, accepted=None)
+        if r.channel == FORM
+    ]
+    last_refusal = taken[-1].refusal_reason if taken and not taken[-1].accepted else ""
+    return Wait(outcome, gate.waiting_key, last_refusal or "")
 
 
 def record_policy_decision(
-    session: Session, *, gate: Gate, decision: str, reason: str
+    session: Session,
+    *,
+    gate: Gate,
+    definition: GateDefinition,
+    brief: ProjectBrief,
+    decision: str,
+    reason: str,
 ) -> GateDecision | None:
-    """Record the gate's timeout policy deciding this round; None if it already has."""
+    """Record the gate's timeout policy deciding this round; None if the round is decided
+    already (by the policy before, or by its approvers' answers)."""
+    gate = lock_gate(session, gate.id)
     key = f"policy-timeout-{gate.round}"
     if find_response(session, gate=gate, response_key=key) is not None:
+        return None
+    if round_outcome(session, gate=gate, definition=definition, brief=brief, round=gate.round):
         return None
     row = GateDecision(
         gate_id=gate.id,
@@ -245,7 +310,7 @@ def send_approval_request(
             )
         else:
             stored.code_hash, stored.issued_at = code_hash, utcnow()
-            stored.claimed_at = stored.used_at = None
+            stored.used_at = None
 
     return send_once(
         session,

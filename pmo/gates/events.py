@@ -1,10 +1,12 @@
 """Gate events for the rest of the organisation: Prefect automations hang on these."""
 
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from prefect.events import emit_event
 
+from pmo.gates.answers import Recorded
 from pmo.gates.rules import GateSite
 from pmo.store.models import GateDecision
 
@@ -40,3 +42,25 @@ def answer_payload(row: GateDecision, round: int) -> dict[str, Any]:
     if row.accepted:
         return {**payload, "comment": row.comment, "conditions": row.conditions}
     return {**payload, "reason": row.refusal_reason, "refusal": row.refusal_kind}
+
+
+def announce_answer(
+    site: GateSite,
+    recorded: Recorded,
+    *,
+    payload: dict[str, Any],
+    locked_at: datetime | None,
+    once_key: str,
+) -> None:
+    """`pmo.gate.answered` or `.refused` for a recorded answer, and `.locked` when its
+    wrong code locked the gate."""
+    emit_gate_event(
+        "answered" if recorded.accepted else "refused",
+        site,
+        once_key=f"{site.once_key}/{once_key}",
+        payload=payload,
+    )
+    if locked_at is not None and recorded.refusal and recorded.refusal.kind == "wrong-code":
+        emit_gate_event(
+            "locked", site, once_key=f"{site.once_key}/{locked_at.isoformat()}", payload={}
+        )

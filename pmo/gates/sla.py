@@ -38,6 +38,7 @@ class SlaAction:
     round: int
     kind: str  # reminded | escalated | decided-by-policy
     detail: str
+    waiting_key: str | None = None  # the pause a policy decision wakes
 
 
 def gate_due(gate: Gate, definition: GateDefinition) -> datetime | None:
@@ -123,11 +124,17 @@ def _check_gate(
             if record_policy_decision(
                 session,
                 gate=gate,
+                definition=stage.gate,
+                brief=brief,
                 decision=policy,
                 reason=f"No decision within the {hours} h SLA; the gate's timeout policy "
                 f"decides '{policy}'.",
             ):
-                actions.append(SlaAction(site, run_id, gate.round, "decided-by-policy", policy))
+                actions.append(
+                    SlaAction(
+                        site, run_id, gate.round, "decided-by-policy", policy, gate.waiting_key
+                    )
+                )
     session.flush()
     return actions
 

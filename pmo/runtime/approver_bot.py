@@ -175,6 +175,6 @@ class ApproverBot:
         if status is None or any(t == status for t in self.reported):
             return
         update = self.report(status)
-        run_input = as_run_input(update, status.packages, submission_id="")
+        run_input = as_run_input(update, status.packages)
         client.resume_flow_run(UUID(run_id), run_input=run_input)
         self.reported.append(status)

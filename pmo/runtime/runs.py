@@ -4,8 +4,6 @@ The CLI's commands call these; they talk to `PREFECT_API_URL` when it is set and
 server `pmo up` runs otherwise.
 """
 
-import dataclasses
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,16 +12,15 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import httpx
-from prefect import get_client
-from prefect.client.schemas.responses import SetStateStatus
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
+from flows.waiting import wake
 from pmo.brief import ProjectBrief, load_brief
-from pmo.control.reporting import judge_update
-from pmo.control.updates import StatusUpdate, as_run_input, work_packages
+from pmo.control.reporting import record_update
+from pmo.control.updates import StatusUpdate
 from pmo.errors import (
     BriefError,
     PmoInputError,
@@ -32,32 +29,27 @@ from pmo.errors import (
     StatusRefused,
 )
 from pmo.gates.answers import (
-    claim_code,
-    end_resume_turn,
+    CLI,
     gate_site,
     gate_stage,
-    judge_answer,
     record_answer,
-    release_code,
     renew_codes,
-    take_resume_turn,
     waiting_approvers,
 )
-from pmo.gates.events import answer_payload, emit_gate_event
+from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
-from pmo.gates.rules import Answer, Refusal
+from pmo.gates.rules import Answer
 from pmo.gates.sla import gate_due
 from pmo.settings import get_settings
 from pmo.store import session_scope
-from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, utcnow
+from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, StageRun, StatusUpdateRecord
 from pmo.store.records import (
-    gate_decisions,
     gate_for_run,
     get_project,
     open_gates,
     project_for_run,
 )
-from pmo.store.reporting import latest_stage_run, snapshot_of, update_by_submission
+from pmo.store.reporting import latest_stage_run, snapshot_of
 from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle, checked_email
 
@@ -158,9 +150,14 @@ def list_open_gates() -> list[OpenGate]:
 
 @dataclass(frozen=True)
 class Submitted:
+    """An answer `pmo approve` had recorded: the gate, the round's outcome if this answer
+    decided it (the run was woken to act on it), and who must still answer otherwise."""
+
     gate: str
     project: str
-    recorded: bool
+    outcome: str | None
+    waiting_for: list[str]
+    woken: bool
     url: str
 
 
@@ -182,68 +179,50 @@ def _waiting_gate(session, run_id: str):
     )
 
 
-def submit_answer(run_id: str, answer: Answer, wait_seconds: float = 20) -> Submitted:
-    """Check an answer against the gate the run waits at, then resume the run with it.
+def submit_answer(run_id: str, answer: Answer) -> Submitted:
+    """Have the store judge and record an answer to the gate the run waits at; when it
+    decides the round, wake the run to act on it. Returns at once with what was recorded.
 
     A refused answer is recorded as refused (and announced as a `pmo.gate.refused` event)
-    and never reaches the run.
+    and raises ResponseRefused; it never reaches the run.
     """
     approver = _email_of_as(answer.approver)
     answer = Answer(approver, answer.decision, answer.code, answer.comment, answer.conditions)
-    submitted_at = utcnow()
+    response_key = f"{CLI}-{uuid4()}"
     with session_scope() as session:
         project, stage_run, gate = _waiting_gate(session, run_id)
         brief = ProjectBrief.model_validate(project.brief)
-        stage = gate_stage(_pinned_lifecycle(project), stage_run, gate)
-        refusal = judge_answer(
-            session, gate=gate, definition=stage.gate, brief=brief, answer=answer
+        definition = gate_stage(_pinned_lifecycle(project), stage_run, gate).gate
+        recorded = record_answer(
+            session,
+            gate_id=gate.id,
+            definition=definition,
+            brief=brief,
+            response_key=response_key,
+            answer=answer,
+            channel=CLI,
+            flow_run_id=run_id,
         )
-        if refusal is None and not claim_code(session, gate=gate, approver=approver):
-            refusal = Refusal("code-used", "the approval code was already used")
-        if refusal is not None:
-            response_key = f"cli-{uuid4()}"
-            row = record_answer(
-                session,
-                gate=gate,
-                definition=stage.gate,
-                brief=brief,
-                round=gate.round,
-                response_key=response_key,
-                answer=answer,
-                channel="cli",
-                flow_run_id=run_id,
-                refusal=refusal,
+        site = gate_site(project, stage_run, gate)
+        row = session.get(GateDecision, recorded.decision_id)
+        payload, locked_at = answer_payload(row, row.round), gate.locked_at
+        waiting = waiting_approvers(session, gate=gate, definition=definition, brief=brief)
+        gate_id, gate_name = gate.id, gate.gate_name
+    with prefect_api():
+        announce_answer(site, recorded, payload=payload, locked_at=locked_at, once_key=response_key)
+        if recorded.refusal is not None:
+            raise ResponseRefused(
+                f"gate '{gate_name}'", f"answer refused: {recorded.refusal.message}"
             )
-            site = gate_site(project, stage_run, gate)
-            payload, locked_at = answer_payload(row, gate.round), gate.locked_at
-        gate_id, gate_name, round = gate.id, gate.gate_name, gate.round
-    if refusal is not None:
-        with prefect_api():
-            emit_gate_event(
-                "refused", site, once_key=f"{site.once_key}/{response_key}", payload=payload
-            )
-            if locked_at is not None and refusal.kind == "wrong-code":
-                emit_gate_event(
-                    "locked", site, once_key=f"{site.once_key}/{locked_at.isoformat()}", payload={}
-                )
-        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {refusal.message}")
-    try:
-        _take_turn(gate_id, wait_seconds)
-        try:
-            with prefect_api():
-                _resume_when_paused(run_id, answer.as_run_input(), wait_seconds)
-            row = _wait_until_recorded(gate_id, round, approver, submitted_at, wait_seconds)
-        finally:
-            with session_scope() as session:
-                end_resume_turn(session, gate_id=gate_id)
-    except BaseException:
-        # the answer never reached the run: the approver may submit the code again
-        with session_scope() as session:
-            release_code(session, gate=session.get(Gate, gate_id), approver=approver)
-        raise
-    if row is not None and not row.accepted:
-        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {row.refusal_reason}")
-    return Submitted(gate_name, project.key, row is not None, flow_run_url(run_id))
+        woken = False
+        if recorded.outcome is not None and recorded.waiting_key is not None:
+            woken = wake(run_id, recorded.waiting_key, lambda: _gate_waits_at(gate_id))
+    return Submitted(gate_name, project.key, recorded.outcome, waiting, woken, flow_run_url(run_id))
+
+
+def _gate_waits_at(gate_id: int) -> str | None:
+    with session_scope() as session:
+        return session.get(Gate, gate_id).waiting_key
 
 
 def unlock_gate(run_id: str, by: str) -> str:
@@ -288,61 +267,14 @@ def _email_of_as(value: str) -> str:
         raise PmoInputError("--as", str(exc)) from None
 
 
-def _take_turn(gate_id: int, wait_seconds: float) -> None:
-    """Wait until no other `pmo approve` is resuming this gate's run."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        with session_scope() as session:
-            if take_resume_turn(session, gate_id=gate_id, seconds=wait_seconds * 2):
-                return
-        if time.monotonic() > deadline:
-            raise ServerUnreachable("another answer to this gate is still being recorded; retry")
-        time.sleep(0.1)
-
-
-def _resume_when_paused(run_id: str, run_input: dict, wait_seconds: float) -> None:
-    # Another approver's answer may be being recorded right now; the run pauses again
-    # within moments, so wait for that rather than refusing.
-    deadline = time.monotonic() + wait_seconds
-    with get_client(sync_client=True) as client:
-        while True:
-            run = client.read_flow_run(UUID(run_id))
-            if run.state and run.state.is_paused():
-                response = client.resume_flow_run(run.id, run_input=run_input)
-                if response.status == SetStateStatus.ACCEPT:
-                    return
-            if time.monotonic() > deadline:
-                raise PmoInputError(
-                    "RUN_ID", f"run {run_id} is {run.state_name}, not waiting for input"
-                )
-            time.sleep(0.2)
-
-
-def _wait_until_recorded(
-    gate_id: int, round: int, approver: str, since: datetime, wait_seconds: float
-) -> GateDecision | None:
-    """The run's record of this approver's answer, once the resumed run has written it."""
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        with session_scope() as session:
-            gate = session.get(Gate, gate_id)
-            for row in gate_decisions(session, gate=gate, round=round, accepted=None):
-                recorded_by_run = row.channel == "prefect"
-                if recorded_by_run and row.approver_email == approver and row.received_at >= since:
-                    session.expunge(row)
-                    return row
-        time.sleep(0.1)
-    return None
-
-
 @dataclass(frozen=True)
 class StatusTaken:
-    """A status update the run recorded, with its figures (None until it has)."""
+    """A status update the store recorded, with the figures computed at recording."""
 
     project: str
     stage: str
-    number: int | None
-    figures: EvmSnapshot | None
+    number: int
+    figures: EvmSnapshot
     complete: bool
     url: str
 
@@ -367,33 +299,31 @@ def _reporting_stage(session, run_id: str):
     return project, stage_run, _pinned_lifecycle(project).stage(stage_run.stage_key)
 
 
-def submit_status_update(
-    run_id: str, update: StatusUpdate, wait_seconds: float = 30
-) -> StatusTaken:
-    """Check a status update against the stage the run reports in, then resume the run
-    with it and wait until the run has recorded it. A refused update changes nothing."""
+def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:
+    """Have the store judge and record a status update for the stage the run reports in,
+    with its earned value, then wake the run to report on it. Returns at once with the
+    figures; a refused update raises StatusRefused and records nothing."""
     with session_scope() as session:
         project, stage_run, stage = _reporting_stage(session, run_id)
-        progress, _ = judge_update(
-            session, project=project, stage_run=stage_run, stage=stage, update=update
+        recorded = record_update(
+            session,
+            stage_run_id=stage_run.id,
+            stage=stage,
+            update=update,
+            response_key=f"{CLI}-{uuid4()}",
+            channel=CLI,
         )
-        packages = work_packages(ProjectBrief.model_validate(project.brief))
-        key, stage_name = project.key, stage_run.stage_name
-    submission = str(uuid4())
-    run_input = as_run_input(dataclasses.replace(update, progress=progress), packages, submission)
-    with prefect_api():
-        _resume_when_paused(run_id, run_input, wait_seconds)
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        with session_scope() as session:
-            row = update_by_submission(session, submission_id=submission)
-            if row is not None:
-                if not row.accepted:
-                    raise StatusRefused(row.refusal_field or "update", row.refusal_reason or "")
-                figures = snapshot_of(session, update=row)
-                session.expunge(figures)
-                return StatusTaken(
-                    key, stage_name, row.number, figures, row.complete, flow_run_url(run_id)
-                )
-        time.sleep(0.1)
-    return StatusTaken(key, stage_name, None, None, False, flow_run_url(run_id))
+        row = session.get(StatusUpdateRecord, recorded.update_id)
+        figures = snapshot_of(session, update=row)
+        session.expunge(figures)
+        key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
+        complete = row.complete
+    if recorded.waiting_key is not None:
+        with prefect_api():
+            wake(run_id, recorded.waiting_key, lambda: _stage_waits_at(stage_run_id))
+    return StatusTaken(key, stage_name, recorded.number, figures, complete, flow_run_url(run_id))
+
+
+def _stage_waits_at(stage_run_id: int) -> str | None:
+    with session_scope() as session:
+        return session.get(StageRun, stage_run_id).waiting_key

@@ -59,7 +59,7 @@ AUDITED: dict[str, Audited] = {
         "project_id stage_key stage_name attempt status started_at finished_at",
         "project_id projects",
     ),
-    # Not resume_turn_until: a turn taken for a few seconds by every `pmo approve`.
+    # Not waiting_key and waits: where the run waits, which says nothing of the decision.
     "gates": Audited(
         "gate",
         "project_id stage_run_id kind gate_key gate_name status round outcome flow_run_id "
@@ -78,7 +78,6 @@ AUDITED: dict[str, Audited] = {
         "docx_path sha256 markdown_sha256 artifact_key created_at",
         "project_id projects",
     ),
-    # Not claimed_at: held while one submission reaches the run; used_at records the use.
     "approval_codes": Audited(
         "approval code",
         "gate_id round approver_email code_hash issued_at used_at",
@@ -90,7 +89,7 @@ AUDITED: dict[str, Audited] = {
         "project_id stage_run_id number response_key reported_by as_of progress actual_cost "
         "forecast_finish forecast_cost scope_change_percent quality_shortfall_percent "
         "benefits_shortfall_percent commentary note risks issues complete accepted "
-        "refusal_field refusal_reason received_at",
+        "refusal_field refusal_reason channel received_at",
         "project_id projects",
     ),
     "evm_snapshots": Audited(

@@ -95,6 +95,10 @@ class StageRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="in-progress")
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The pause key the run waits at for a status update (None while it does not wait),
+    # and how many times it has waited, so that every wait has a key of its own.
+    waiting_key: Mapped[str | None] = mapped_column(String(120))
+    waits: Mapped[int] = mapped_column(default=0, server_default="0")
 
     project: Mapped[Project] = relationship(back_populates="stage_runs", lazy="raise")
 
@@ -138,9 +142,10 @@ class Gate(Base):
     wrong_codes: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # Prefect's resume reads the run's state without a lock, so two resumes at one instant
-    # could both pass; `pmo approve` resumes a gate's run one submission at a time.
-    resume_turn_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The pause key the run waits at for answers (None while it does not wait), and how
+    # many times it has waited: an answer that decides the round wakes that pause.
+    waiting_key: Mapped[str | None] = mapped_column(String(120))
+    waits: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ApprovalCode(Base):
@@ -155,9 +160,6 @@ class ApprovalCode(Base):
     approver_email: Mapped[str] = mapped_column(String(320))
     code_hash: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # Set by `pmo approve` before it resumes the run, so that two submissions of one code
-    # at the same instant cannot both reach the run.
-    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -222,7 +224,7 @@ class Notification(Base):
 
 class StatusUpdateRecord(Base):
     """A status update the project manager submitted during a reporting stage, accepted or
-    refused with the reason; `number` is its place in the stage attempt (its pause key)."""
+    refused with the reason; `number` is its place in the stage attempt."""
 
     __tablename__ = "status_updates"
     __table_args__ = (UniqueConstraint("stage_run_id", "response_key"),)
@@ -232,8 +234,8 @@ class StatusUpdateRecord(Base):
     stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"))
     number: Mapped[int]
     response_key: Mapped[str] = mapped_column(String(120))
-    # Set by `pmo status`, so it finds the row the run recorded for its submission.
-    submission_id: Mapped[str] = mapped_column(String(36), default="")
+    # `prefect`: the Resume form, taken by the run; `cli`: `pmo status`, before it wakes the run.
+    channel: Mapped[str] = mapped_column(String(20), default="prefect", server_default="prefect")
     reported_by: Mapped[str] = mapped_column(String(320))
     as_of: Mapped[date] = mapped_column(Date)
     progress: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -39,12 +39,6 @@ def find_status_update(
     )
 
 
-def update_by_submission(session: Session, *, submission_id: str) -> StatusUpdateRecord | None:
-    return session.scalar(
-        select(StatusUpdateRecord).where(StatusUpdateRecord.submission_id == submission_id)
-    )
-
-
 def snapshot_of(session: Session, *, update: StatusUpdateRecord) -> EvmSnapshot | None:
     return session.scalar(select(EvmSnapshot).where(EvmSnapshot.status_update_id == update.id))
 

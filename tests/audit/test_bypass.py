@@ -26,14 +26,27 @@ RESUMED = [(10, "SCHEDULED", "Resuming", ""), (10.1, "RUNNING", "Running", "")]
 PAUSED_AGAIN = [(11, "PAUSED", "Suspended", "")]
 
 
-def answer(minutes: float, kind: str = "answer") -> RunReason:
-    return RunReason(at(minutes), "Charter approval", kind, "go by dana.reyes@example.com")
+def answer(minutes: float, kind: str = "answer", *, before_resume: bool = False) -> RunReason:
+    """An answer (or policy decision) on record; the Resume form's follow the resume,
+    `pmo approve`'s and the policy's come first and wake the run."""
+    follows = not before_resume and kind != "policy"
+    return RunReason(at(minutes), "Charter approval", kind, "go by dana.reyes@example.com", follows)
 
 
 def test_a_resume_followed_by_a_recorded_answer_is_no_bypass():
     history = run(*STARTED, *RESUMED, *PAUSED_AGAIN)
     assert find_bypasses(history, project_status="active", waiting_at="Plan approval",
                          reasons=[answer(10.5)]) == []  # fmt: skip
+
+
+def test_an_answer_pmo_approve_recorded_before_the_wake_explains_it():
+    history = run(*STARTED, *RESUMED, *PAUSED_AGAIN)
+    assert find_bypasses(history, project_status="active", waiting_at="Plan approval",
+                         reasons=[answer(9.9, before_resume=True)]) == []  # fmt: skip
+    # recorded long after the run was woken, it explains nothing
+    late = [answer(10.5, before_resume=True)]
+    assert len(find_bypasses(history, project_status="active", waiting_at="Plan approval",
+                             reasons=late)) == 1  # fmt: skip
 
 
 def test_a_policy_decision_recorded_before_the_wake_explains_it():

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from pmo.cli import app
-from pmo.control.reporting import report_recipients, take_update, tolerances_in_force
+from pmo.control.reporting import record_update, report_recipients, tolerances_in_force
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
@@ -46,18 +46,19 @@ def update(**overrides) -> StatusUpdate:
     return StatusUpdate(**(values | overrides))
 
 
-def take(session, brief, number, **overrides):
+def take(session, brief, number, channel="prefect", **overrides):
+    """Update `number` through the store's one judge, as the run records the Resume form's."""
     project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
     stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
-    return take_update(
+    recorded = record_update(
         session,
-        project=project,
-        stage_run=stage_run,
+        stage_run_id=stage_run.id,
         stage=EXECUTION,
-        number=number,
         response_key=f"status-execution-1-{number}",
         update=update(**overrides),
+        channel=channel,
     )
+    return session.get(StatusUpdateRecord, recorded.update_id)
 
 
 def test_an_update_is_recorded_once_per_key_with_its_earned_value(store_url):

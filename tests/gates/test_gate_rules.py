@@ -103,14 +103,12 @@ def test_each_bad_answer_is_refused_in_one_line_and_recorded(store_url, prefect_
 
     # the sponsor's answer counts once; the same code again is refused
     with session_scope() as session:
-        gate = session.get(Gate, gate_id)
         answer = Answer(SPONSOR, "go", codes[SPONSOR])
         assert record_answer(
             session,
-            gate=gate,
+            gate_id=gate_id,
             definition=stage.gate,
             brief=brief,
-            round=1,
             response_key="k1",
             answer=answer,
             channel="prefect",

@@ -123,7 +123,7 @@ def test_two_approvers_answering_at_the_same_instant_are_both_recorded(deployed,
 
     def answer(approver: str, code: str):
         try:
-            return submit_answer(run_id, Answer(approver, "go", code, "At once"), wait_seconds=60)
+            return submit_answer(run_id, Answer(approver, "go", code, "At once"))
         except ResponseRefused as refused:
             return refused
 
@@ -139,8 +139,10 @@ def test_two_approvers_answering_at_the_same_instant_are_both_recorded(deployed,
             for job in jobs
         ]
         results = [future.result() for future in futures]
+    # the duplicate is refused: its code used, or (judged after both goes) its gate decided
     refused = [r for r in results if isinstance(r, ResponseRefused)]
-    assert len(refused) == 1 and "the approval code was already used" in str(refused[0])
+    assert len(refused) == 1
+    assert "already used" in str(refused[0]) or "already decided (go)" in str(refused[0])
 
     wait_for_mails(smtp, 4)  # the run moved on to plan approval
     with session_scope() as session:
@@ -150,7 +152,7 @@ def test_two_approvers_answering_at_the_same_instant_are_both_recorded(deployed,
             (SPONSOR, True),
             (PMO, True),
         ]
-        assert {r.refusal_kind for r in rows if not r.accepted} == {"code-used"}
+        assert {r.refusal_kind for r in rows if not r.accepted} <= {"code-used", "gate-decided"}
 
 
 def test_a_timeout_policy_wakes_a_suspended_run_which_holds_and_is_released(
@@ -189,8 +191,8 @@ def test_a_timeout_policy_wakes_a_suspended_run_which_holds_and_is_released(
         rows = session.query(GateDecision).order_by(GateDecision.id).all()
         assert [(r.approver_email, r.decision, r.channel) for r in rows if r.accepted] == [
             ("policy", "hold", "policy"),
-            (SPONSOR, "go", "prefect"),
-            (PMO, "go", "prefect"),
+            (SPONSOR, "go", "cli"),
+            (PMO, "go", "cli"),
         ]
     expected = {
         "pmo.gate.opened",

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from pmo.gates.answers import claim_code, record_answer, send_approval_request
+from pmo.gates.answers import record_answer, send_approval_request
 from pmo.gates.rules import Answer
 from pmo.mail import compose_message
 from pmo.store import audited, session_scope
@@ -61,10 +61,9 @@ def decide_first_gate(key: str = "APOLLO") -> dict[str, int]:
         gate = session.get(Gate, gate.id)
         decision = record_answer(
             session,
-            gate=gate,
+            gate_id=gate.id,
             definition=STAGE.gate,
             brief=brief,
-            round=1,
             response_key="k1",
             answer=Answer(SPONSOR, "go", codes[0], "Approved"),
             channel="test",
@@ -79,7 +78,12 @@ def decide_first_gate(key: str = "APOLLO") -> dict[str, int]:
             at=utcnow(),
         )
     document = write(brief, STAGE, 1, "charter")
-    return {"project": project.id, "gate": gate.id, "decision": decision.id, "doc": document.id}
+    return {
+        "project": project.id,
+        "gate": gate.id,
+        "decision": decision.decision_id,
+        "doc": document.id,
+    }
 
 
 def test_an_empty_store_verifies_clean(store_url):
@@ -130,8 +134,7 @@ def test_a_change_outside_the_audited_columns_adds_no_entry(store_url):
     before = len(entries())
     with session_scope() as session:
         gate = session.scalar(select(Gate))
-        assert not claim_code(session, gate=gate, approver=SPONSOR)  # used: nothing to claim
-        gate.resume_turn_until = utcnow()
+        gate.waits, gate.waiting_key = gate.waits + 1, "planning-1-1-7"  # where the run waits
     assert len(entries()) == before
     assert problems() == []
 
@@ -167,16 +170,16 @@ def test_a_column_added_to_the_audit_later_is_no_change_to_rows_written_before(
 ):
     decide_first_gate()
     gates = audited.AUDITED["gates"]
-    wider = Audited(gates.label, f"{gates.column_names} resume_turn_until", gates.parent_link)
+    wider = Audited(gates.label, f"{gates.column_names} waiting_key", gates.parent_link)
     monkeypatch.setitem(audited.AUDITED, "gates", wider)
     monkeypatch.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
     assert problems() == []
     with session_scope() as session:
-        session.scalar(select(Gate)).resume_turn_until = utcnow()
-    assert '"resume_turn_until":"20' in entries()[-1].payload  # covered from its next write
-    sql("UPDATE gates SET resume_turn_until = NULL")
+        session.scalar(select(Gate)).waiting_key = "planning-1-1-1"
+    assert '"waiting_key":"planning-1-1-1"' in entries()[-1].payload  # covered from its next write
+    sql("UPDATE gates SET waiting_key = NULL")
     (problem,) = problems()
-    assert "was edited after ledger entry" in problem and "resume_turn_until '20" in problem
+    assert "was edited after ledger entry" in problem and "waiting_key 'planning-1-1-1'" in problem
 
 
 def test_a_decision_edited_in_the_database_is_reported_with_its_project(store_url):

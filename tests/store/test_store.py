@@ -95,43 +95,24 @@ def test_a_code_is_mailed_once_kept_only_as_a_hash_and_counts_once(store_url):
 
     answer = Answer("dana.reyes@example.com", "go", code, "Fine")
     with session_scope() as session:
-        gate = session.get(type(gate), gate.id)
-        row = record_answer(
-            session,
-            gate=gate,
-            definition=STAGE.gate,
-            brief=brief,
-            round=1,
-            response_key="k1",
-            answer=answer,
-            channel="test",
-            flow_run_id="run-1",
-        )
-        assert row.accepted and row.roles == "sponsor"
-        replay = record_answer(
-            session,
-            gate=gate,
-            definition=STAGE.gate,
-            brief=brief,
-            round=1,
-            response_key="k1",
-            answer=answer,
-            channel="test",
-            flow_run_id="run-1",
-        )
-        assert replay.id == row.id
-        reuse = record_answer(
-            session,
-            gate=gate,
-            definition=STAGE.gate,
-            brief=brief,
-            round=1,
-            response_key="k2",
-            answer=answer,
-            channel="test",
-            flow_run_id="run-1",
-        )
-        assert not reuse.accepted and reuse.refusal_reason == "the approval code was already used"
+
+        def record(response_key: str):
+            return record_answer(
+                session,
+                gate_id=gate.id,
+                definition=STAGE.gate,
+                brief=brief,
+                response_key=response_key,
+                answer=answer,
+                channel="test",
+                flow_run_id="run-1",
+            )
+
+        row = record("k1")
+        assert row.accepted and session.get(GateDecision, row.decision_id).roles == "sponsor"
+        assert record("k1").decision_id == row.decision_id  # a replay: the same row
+        reuse = record("k2")
+        assert not reuse.accepted and reuse.refusal.message == "the approval code was already used"
     with session_scope() as session:
         assert session.query(GateDecision).count() == 2
 
