@@ -45,16 +45,17 @@ def task_started(client, run_id: str, name: str) -> float | None:
 
 @dataclass(frozen=True)
 class Latency:
-    """Seconds until the next stage's first task started: after `pmo approve` returned
-    (it returns once the run has recorded the answer), after Prefect accepted the resume
-    (where an approve that did not wait would return), and from the approver's call."""
+    """`approve`: seconds the deciding `pmo approve` took to return (it records the answer
+    and wakes the run). Then seconds until the next stage's first task started: after it
+    returned, after the run was woken (Prefect accepted the resume), and from the call."""
 
+    approve: float
     after_return: float
     after_resume: float
     from_call: float
 
 
-METRICS = ("after_return", "after_resume", "from_call")
+METRICS = ("approve", "after_return", "after_resume", "from_call")
 
 
 def run_project(key: str, folder: Path) -> list[Latency]:
@@ -72,7 +73,7 @@ def run_project(key: str, folder: Path) -> list[Latency]:
             for approver in gate_approvers(stage.gate, approvers_brief):
                 code = wait_until(lambda a=approver, r=ref: code_from_outbox(r, a))
                 called = time.time()  # the last call is the deciding answer
-                submit_answer(run_id, Answer(approver, "go", code, "Benchmark"), wait_seconds=60)
+                submit_answer(run_id, Answer(approver, "go", code, "Benchmark"))
             returned = time.time()
             started = wait_until(
                 lambda n=next_stage: task_started(client, run_id, f"start {n.name} (attempt 1)"),
@@ -85,6 +86,7 @@ def run_project(key: str, folder: Path) -> list[Latency]:
             )
             latencies.append(
                 Latency(
+                    approve=returned - called,
                     after_return=started - returned,
                     after_resume=started - resumed,
                     from_call=started - called,

@@ -1,6 +1,6 @@
 """How long a status update takes on the embedded default: from `pmo status` being called
-to its return (the suspended run resumed and recorded the update, with its earned value),
-and to the status report being mailed.
+to its return (the store judged and recorded the update with its earned value, and woke the
+suspended run), and to the status report being mailed (the run came back and wrote it).
 
 Run by hand: `python bench/status_latency.py [--updates 8]`. One local Prefect server and
 the deployments served as `pmo up` serves them (1 s runner poll); one project is taken
@@ -43,7 +43,7 @@ def run(folder: Path, updates: int) -> tuple[list[float], list[float]]:
         ref = f"{brief.key}/{stage.key}/1/{stage.gate.key}/1"
         for approver in gate_approvers(stage.gate, brief):
             code = wait_until(lambda a=approver, r=ref: code_from_outbox(r, a))
-            submit_answer(run_id, Answer(approver, "go", code, "Benchmark"), wait_seconds=60)
+            submit_answer(run_id, Answer(approver, "go", code, "Benchmark"))
     turn = wait_until(lambda: next_status_turn(run_id))
     recorded, mailed = [], []
     for number in range(1, updates + 1):
@@ -57,7 +57,7 @@ def run(folder: Path, updates: int) -> tuple[list[float], list[float]]:
         )
         before = reports_mailed()
         called = time.monotonic()
-        submit_status_update(run_id, update, wait_seconds=60)
+        submit_status_update(run_id, update)
         recorded.append(time.monotonic() - called)
         wait_until(lambda b=before: reports_mailed() >= b + 2, every=0.02)  # two readers
         mailed.append(time.monotonic() - called)
