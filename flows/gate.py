@@ -17,6 +17,7 @@ from pmo.brief import ProjectBrief
 from pmo.gates.criteria import scorecard
 from pmo.gates.events import emit_gate_event
 from pmo.gates.rules import Answer, GateSite, gate_approvers
+from pmo.limits import NAME_CHARS, OptionalText
 from process_library.loader import LoadedLifecycle
 from process_library.schema import ExceptionGate, Gate, Stage
 from tasks.documents import DocumentRef, render_document
@@ -65,9 +66,15 @@ def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunI
             Literal[tuple(gate.decisions)],
             Field(description="; ".join(help[d] for d in gate.decisions)),
         ),
-        code=(str, Field(description="The one-time approval code from your email.")),
-        comment=(str, Field(default="", description="Why you decided so; goes on the record.")),
-        conditions=(str, Field(default="", description=conditions)),
+        code=(
+            str,
+            Field(max_length=NAME_CHARS, description="The one-time approval code from your email."),
+        ),
+        comment=(
+            OptionalText,
+            Field(default="", description="Why you decided so; goes on the record."),
+        ),
+        conditions=(OptionalText, Field(default="", description=conditions)),
     )
     return form.with_initial_data(description=description)
 

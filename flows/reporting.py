@@ -18,6 +18,7 @@ from flows.gate import hold_exception_gate
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
 from pmo.control.updates import from_run_input, package_field, work_packages
+from pmo.limits import LIST_ITEMS, OptionalLine, OptionalText
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 from tasks.documents import render_document
@@ -37,7 +38,7 @@ from tasks.status import (
 class NewRisk(BaseModel):
     """A risk that has come up since the last update."""
 
-    description: str = Field(description="What might happen.")
+    description: OptionalLine = Field(description="What might happen.")
     probability: Literal["low", "medium", "high"] = Field(default="medium")
     impact: Literal["low", "medium", "high"] = Field(default="medium")
 
@@ -94,15 +95,22 @@ def update_form(
                 description="Forecast shortfall of the benefits in the business case.",
             ),
         ),
-        commentary=(str, Field(default="", description="RAG commentary: what, why, what next.")),
+        commentary=(
+            OptionalText,
+            Field(default="", description="RAG commentary: what, why, what next."),
+        ),
         note=(
-            str,
+            OptionalText,
             Field(default="", description="Why a percent complete went back, if one did."),
         ),
-        new_risks=(list[NewRisk], Field(default_factory=list)),
+        new_risks=(list[NewRisk], Field(default_factory=list, max_length=LIST_ITEMS)),
         new_issues=(
-            list[str],
-            Field(default_factory=list, description="Issues raised since the last update."),
+            list[OptionalLine],
+            Field(
+                default_factory=list,
+                max_length=LIST_ITEMS,
+                description="Issues raised since the last update.",
+            ),
         ),
         stage_complete=(
             bool,

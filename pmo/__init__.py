@@ -10,7 +10,8 @@ run downwards (each package may use those listed after it, never one before it):
 - `control`: monitoring and controlling: status updates, earned value, RAG, status reports.
 - `mail`, `templating`: the one way to send a message and to render a template.
 - `store`: the SQL store (SQLAlchemy, Alembic migrations) and its audit ledger.
-- `brief`, `settings`, `errors`, `files`: what everything uses.
+- `brief`, `limits`, `settings`, `errors`, `files`: what everything uses (`limits`: the most
+  a person may put into each kind of field).
 
 `tests/test_layout.py` holds this order and fails on an import that runs upwards.
 """

@@ -20,10 +20,21 @@ from pydantic import (
 )
 
 from pmo.errors import BriefError
-from process_library.loader import describe_validation_error, read_yaml
-from process_library.schema import Email, Lifecycle, Tier
+from pmo.limits import (
+    APPROVER_ROLES,
+    APPROVERS_PER_ROLE,
+    BRIEF_BYTES,
+    LIST_ITEMS,
+    REGISTER_ROWS,
+    Address,
+    Line,
+    Name,
+    OptionalLine,
+    Paragraph,
+)
+from process_library.loader import describe_validation_error, load_lifecycle, read_yaml
+from process_library.schema import Lifecycle, Tier
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Level = Literal["low", "medium", "high"]
 
 
@@ -32,66 +43,105 @@ class _Part(BaseModel):
 
 
 class Person(_Part):
-    name: Text = Field(description="Full name.")
-    email: Email = Field(description="Work email address.")
+    name: Name = Field(description="Full name.")
+    email: Address = Field(description="Work email address.")
 
 
 class Stakeholder(Person):
-    role: Text = Field(description="Their role towards the project (Sponsor, End users...).")
+    role: Name = Field(description="Their role towards the project (Sponsor, End users...).")
     influence: Level = Field(default="medium", description="Power over the project.")
     interest: Level = Field(default="medium", description="How much the outcome affects them.")
 
 
 class Risk(_Part):
-    description: Text = Field(description="What might happen.")
+    description: Line = Field(description="What might happen.")
     probability: Level = Field(default="medium", description="How likely it is.")
     impact: Level = Field(default="medium", description="How bad it would be.")
-    owner: Email = Field(description="Email of the person who manages this risk.")
-    response: str = Field(default="", description="Planned response, if already known.")
+    owner: Address = Field(description="Email of the person who manages this risk.")
+    response: OptionalLine = Field(default="", description="Planned response, if already known.")
 
 
 class Dependency(_Part):
-    description: Text = Field(description="What the project needs from outside itself.")
-    owner: Email = Field(description="Email of the person who delivers or chases it.")
+    description: Line = Field(description="What the project needs from outside itself.")
+    owner: Address = Field(description="Email of the person who delivers or chases it.")
     needed_by: date | None = Field(default=None, description="When the project needs it.")
 
 
 class ProjectBrief(_Part):
     """A project's brief: who, why, what, how much, by when, and who approves its gates."""
 
-    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")] = Field(
-        description="Unique project key: letters, digits and dashes (e.g. APOLLO)."
+    # Limits: each text field takes its type from pmo.limits (Name, Line, Paragraph...) and
+    # each list or mapping a max_length from there; give a key added later the same
+    # (tests/test_limits.py refuses a field without a limit).
+    key: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$", max_length=40)
+    ] = Field(description="Unique project key: letters, digits and dashes (e.g. APOLLO).")
+    name: Name = Field(description="Project name.")
+    purpose: Paragraph = Field(description="Why the project exists, in a paragraph.")
+    objectives: list[Line] = Field(
+        min_length=1, max_length=LIST_ITEMS, description="Measurable objectives."
     )
-    name: Text = Field(description="Project name.")
-    purpose: Text = Field(description="Why the project exists, in a paragraph.")
-    objectives: list[Text] = Field(min_length=1, description="Measurable objectives.")
-    scope_in: list[Text] = Field(default_factory=list, description="What is in scope.")
-    scope_out: list[Text] = Field(default_factory=list, description="What is explicitly out.")
-    requirements: list[Text] = Field(
-        default_factory=list, description="High-level requirements the deliverables must meet."
+    scope_in: list[Line] = Field(
+        default_factory=list, max_length=LIST_ITEMS, description="What is in scope."
     )
-    assumptions: list[Text] = Field(
-        default_factory=list, description="What the plan takes to be true without proof."
+    scope_out: list[Line] = Field(
+        default_factory=list, max_length=LIST_ITEMS, description="What is explicitly out."
     )
-    constraints: list[Text] = Field(
-        default_factory=list, description="Limits the project must work within."
+    requirements: list[Line] = Field(
+        default_factory=list,
+        max_length=LIST_ITEMS,
+        description="High-level requirements the deliverables must meet.",
+    )
+    assumptions: list[Line] = Field(
+        default_factory=list,
+        max_length=LIST_ITEMS,
+        description="What the plan takes to be true without proof.",
+    )
+    constraints: list[Line] = Field(
+        default_factory=list,
+        max_length=LIST_ITEMS,
+        description="Limits the project must work within.",
     )
     sponsor: Person = Field(description="Accountable for the business case.")
     project_manager: Person = Field(description="Runs the project day to day.")
-    budget: Decimal = Field(ge=0, description="Approved budget.")
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+    budget: Decimal = Field(ge=0, max_digits=18, description="Approved budget.")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$", max_length=3)] = Field(
         default="USD", description="ISO 4217 currency code."
     )
     start_date: date = Field(description="Planned start.")
     target_end_date: date = Field(description="Planned finish; after the start date.")
     tier: Tier = Field(default="medium", description="Size class: tailors documents and gates.")
-    stakeholders: list[Stakeholder] = Field(default_factory=list)
-    risks: list[Risk] = Field(default_factory=list)
-    dependencies: list[Dependency] = Field(default_factory=list)
+    stakeholders: list[Stakeholder] = Field(default_factory=list, max_length=REGISTER_ROWS)
+    risks: list[Risk] = Field(default_factory=list, max_length=REGISTER_ROWS)
+    dependencies: list[Dependency] = Field(default_factory=list, max_length=REGISTER_ROWS)
     approvers: dict[
-        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")],
-        list[Email],
-    ] = Field(description="Gate role -> approvers' emails; roles come from the lifecycle's gates.")
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")],
+        Annotated[list[Address], Field(max_length=APPROVERS_PER_ROLE)],
+    ] = Field(
+        max_length=APPROVER_ROLES,
+        description="Gate role -> approvers' emails; roles come from the lifecycle's gates.",
+    )
+
+    @field_validator("stakeholders")
+    @classmethod
+    def _each_stakeholder_once(cls, people: list[Stakeholder]) -> list[Stakeholder]:
+        first: dict[str, int] = {}
+        for number, person in enumerate(people, start=1):
+            if person.email in first:
+                raise ValueError(
+                    f"{person.email} is listed as stakeholders {first[person.email]} and "
+                    f"{number}; a person appears once (give them one role)"
+                )
+            first[person.email] = number
+        return people
+
+    @field_validator("approvers")
+    @classmethod
+    def _each_approver_once_per_role(cls, roles: dict[str, list[str]]) -> dict[str, list[str]]:
+        for role, people in roles.items():
+            if twice := sorted({p for p in people if people.count(p) > 1}):
+                raise ValueError(f"{role}: {', '.join(twice)} is listed more than once")
+        return roles
 
     @field_validator("target_end_date")
     @classmethod
@@ -132,9 +182,26 @@ def parse_brief(data: object, source: str = "brief") -> ProjectBrief:
 
 
 def load_brief(path: Path) -> ProjectBrief:
-    """Read and validate a brief from a YAML file."""
+    """Read and validate a brief from a YAML file (at most `BRIEF_BYTES`)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_yaml says why it cannot be read
+    if size > BRIEF_BYTES:
+        raise BriefError(
+            str(path), f"is {size:,} bytes; a brief may be at most {BRIEF_BYTES:,} bytes"
+        )
     _, data = read_yaml(path, BriefError)
     return parse_brief(data, str(path))
+
+
+def load_brief_for(path: Path, lifecycle: str) -> ProjectBrief:
+    """A brief from a YAML file, checked against the lifecycle it is to run (tailored to
+    its tier): everything `pmo start` can check before it talks to Prefect."""
+    brief = load_brief(path)
+    tailored = load_lifecycle(lifecycle).lifecycle.tailored_for(brief.tier)
+    brief.check_against(tailored, source=str(path))
+    return brief
 
 
 EXAMPLE_BRIEF = Path(__file__).parent / "examples" / "apollo.yaml"

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first: a module may import its own unit and the units before it, never one after.
 LAYERS = [
     {"process_library", "templates"},
-    {"pmo.errors", "pmo.files", "pmo.settings"},
+    {"pmo.errors", "pmo.files", "pmo.settings", "pmo.limits"},
     {"pmo.brief"},
     {"pmo.store"},
     {"pmo.templating"},
@@ -26,7 +26,16 @@ LAYERS = [
     {"pmo.cli"},
 ]
 LAYER_OF = {unit: index for index, units in enumerate(LAYERS) for unit in units}
-SHARED_MODULES = {"__init__", "brief", "errors", "files", "mail", "settings", "templating"}
+SHARED_MODULES = {
+    "__init__",
+    "brief",
+    "errors",
+    "files",
+    "limits",
+    "mail",
+    "settings",
+    "templating",
+}
 
 
 def unit_of(module: str) -> str | None:

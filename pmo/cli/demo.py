@@ -21,6 +21,10 @@ def demo(
 ) -> None:
     """Run a project from initiation to closure on a temporary local Prefect server,
     answering every gate as its approvers would, and write every document to OUT."""
+    from pmo.brief import EXAMPLE_BRIEF, load_brief_for
+
+    # A bad brief is refused before Prefect is imported, which alone takes seconds.
+    load_brief_for(brief or EXAMPLE_BRIEF, lifecycle)
     from pmo.runtime.demo import run_demo
 
     console = Console()

@@ -62,6 +62,12 @@ def approve(
 ) -> None:
     """Answer the gate a run waits at: recorded at once, and the run woken when your answer
     decides the gate. A refused answer is recorded as refused and exits with 2."""
+    from pmo.limits import NAME_CHARS, TEXT_CHARS, check_length
+
+    # Refused before Prefect is imported: nothing is recorded and the refusal is quick.
+    check_length("--code", code, NAME_CHARS)
+    check_length("--comment", comment, TEXT_CHARS)
+    check_length("--conditions", conditions, TEXT_CHARS)
     from pmo.gates.rules import Answer
     from pmo.runtime.runs import submit_answer
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pmo.errors import StatusRefused
+from pmo.limits import LINE_CHARS, LIST_ITEMS, TEXT_CHARS, check_count, check_length
 
 
 def _date(option: str, text: str) -> date:
@@ -43,6 +44,7 @@ def _risk(text: str):
     from pmo.control.updates import ReportedRisk
 
     description, *levels = [part.strip() for part in text.split(":")]
+    check_length("--risk", description, LINE_CHARS)
     levels += ["medium"] * (2 - len(levels))
     if len(levels) != 2 or any(level not in ("low", "medium", "high") for level in levels):
         raise StatusRefused("--risk", f"'{text}' is not DESCRIPTION[:PROBABILITY:IMPACT]")
@@ -82,8 +84,12 @@ def status(
     """Report status on a run in a reporting stage: progress, cost, forecast, RAG
     commentary, new risks and issues. Bad figures are refused (exit 2), nothing recorded."""
     from pmo.control.updates import StatusUpdate
-    from pmo.runtime.runs import submit_status_update
 
+    # Refused before Prefect is imported: nothing is recorded and the refusal is quick.
+    check_count("--risk", risk or [], LIST_ITEMS)
+    check_count("--issue", issue or [], LIST_ITEMS)
+    for text in issue or []:
+        check_length("--issue", text, LINE_CHARS)
     update = StatusUpdate(
         as_of=_date("--as-of", as_of) if as_of else date.today(),
         progress=_progress(progress),
@@ -93,12 +99,14 @@ def status(
         scope_change_percent=scope_change,
         quality_shortfall_percent=quality_shortfall,
         benefits_shortfall_percent=benefits_shortfall,
-        commentary=commentary,
-        note=note,
+        commentary=check_length("--commentary", commentary, TEXT_CHARS),
+        note=check_length("--note", note, TEXT_CHARS),
         risks=tuple(_risk(text) for text in risk or []),
         issues=tuple(issue or []),
         complete=complete,
     )
+    from pmo.runtime.runs import submit_status_update
+
     taken = submit_status_update(run_id, update)
     figures = taken.figures
     if as_json:

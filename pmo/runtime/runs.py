@@ -18,7 +18,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.waiting import wake
-from pmo.brief import ProjectBrief, load_brief
+from pmo.brief import ProjectBrief, load_brief_for
 from pmo.control.reporting import record_update
 from pmo.control.updates import StatusUpdate
 from pmo.errors import (
@@ -50,7 +50,6 @@ from pmo.store.records import (
     project_for_run,
 )
 from pmo.store.reporting import latest_stage_run, snapshot_of
-from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle, checked_email
 
 
@@ -80,9 +79,7 @@ class StartedRun:
 
 def start_lifecycle(brief_path: Path, lifecycle: str) -> StartedRun:
     """Start the `project-lifecycle` deployment for a brief, after checking the brief."""
-    brief = load_brief(brief_path)
-    loaded = load_lifecycle(lifecycle)
-    brief.check_against(loaded.lifecycle.tailored_for(brief.tier), source=str(brief_path))
+    brief = load_brief_for(brief_path, lifecycle)
     with session_scope() as session:
         if (existing := get_project(session, key=brief.key)) is not None:
             raise BriefError(
