@@ -108,7 +108,8 @@ def deliver(message: EmailMessage) -> Delivery:
             if settings.smtp_starttls and not settings.smtp_ssl:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password or "")
+                password = settings.smtp_password
+                smtp.login(settings.smtp_username, password.get_secret_value() if password else "")
             refused = smtp.send_message(message)
     except OSError as error:  # smtplib.SMTPException is an OSError too
         raise MailDeliveryError(

@@ -1,9 +1,14 @@
-"""Every setting pmo-flows reads, in one pydantic-settings class (environment `PMO_*`)."""
+"""Every setting pmo-flows reads, in one pydantic-settings class (environment `PMO_*`).
+
+The secrets among them (the store's URL, which may hold its password, and the SMTP
+password) are `SecretStr`: shown as `**********` wherever the settings are printed or
+logged; `redacted_url` is the one way to name the store in a message.
+"""
 
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,7 +18,7 @@ class PmoSettings(BaseSettings):
     home: Path = Field(
         default=Path("~/.pmo"), description="Folder for the store, documents and outbox."
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL of the store; SQLite under `home` when unset."
     )
     documents_dir: Path | None = Field(
@@ -29,7 +34,7 @@ class PmoSettings(BaseSettings):
     smtp_host: str | None = Field(default=None, description="SMTP server; outbox folder if unset.")
     smtp_port: int = 25
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     mail_from: str = "pmo-flows <pmo-flows@localhost>"
@@ -38,6 +43,11 @@ class PmoSettings(BaseSettings):
         default=None, description="Prefect UI base URL used in links; derived from the API URL."
     )
     port: int = Field(default=4200, description="Port of the server that `pmo up` runs.")
+    server_auth: bool = Field(
+        default=False,
+        description="`pmo up` and `pmo demo` start a Prefect server that requires basic "
+        "authentication with the credentials in PREFECT_API_AUTH_STRING.",
+    )
     gate_poll_seconds: float = Field(
         default=1.0, description="How often a paused (not suspended) run checks for an answer."
     )
@@ -57,8 +67,9 @@ class PmoSettings(BaseSettings):
 
     @property
     def store_url(self) -> str:
-        if self.database_url:
-            return self.database_url
+        """The store's URL, password included: for opening it, never for a message."""
+        if self.database_url and (url := self.database_url.get_secret_value()):
+            return url
         return f"sqlite:///{self.resolved_home / 'pmo.db'}"
 
     @property
@@ -78,3 +89,18 @@ class PmoSettings(BaseSettings):
 def get_settings() -> PmoSettings:
     """The settings of this process; `get_settings.cache_clear()` after changing the environment."""
     return PmoSettings()
+
+
+def redacted_url(url: str) -> str:
+    """A database URL fit for a message: `postgresql://pmo:***@db:5432/pmo`, read the way
+    SQLAlchemy reads it (a password in the query string is hidden too)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(a database URL that cannot be read)"
+    hidden = {key: "***" for key in parsed.query if "password" in key.lower()}
+    shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+    return shown.replace("%2A%2A%2A", "***")

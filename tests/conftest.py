@@ -2,8 +2,10 @@
 a real Prefect server, a real SMTP server."""
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,35 @@ def prefect_api(prefect_server: str) -> Iterator[str]:
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield prefect_server
+
+
+@dataclass(frozen=True)
+class AuthenticatedServer:
+    api_url: str
+    auth_string: str  # user:password
+    database: Path  # the server's own SQLite database
+
+
+@pytest.fixture(scope="session")
+def authenticated_prefect_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[AuthenticatedServer]:
+    """A real Prefect server of its own that requires basic authentication."""
+    credentials = f"pmo-tests:{secrets.token_urlsafe(18)}"
+    home = tmp_path_factory.mktemp("prefect-auth")
+    with local_prefect_server(home, ui=False, auth_string=credentials) as api_url:
+        yield AuthenticatedServer(api_url, credentials, home / "prefect.db")
+
+
+@pytest.fixture
+def authenticated_api(authenticated_prefect_server: AuthenticatedServer):
+    """Point this test's Prefect clients at that server, with its credentials."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+
+    server = authenticated_prefect_server
+    updates = {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.auth_string}
+    with temporary_settings(updates=updates):
+        yield server
 
 
 @pytest.fixture

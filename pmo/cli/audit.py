@@ -42,7 +42,7 @@ def audit(
     tamper-evident ledger and the portfolio KPIs. Exit 3 when the record was tampered with."""
     from pmo.audit.portfolio import audit_json, run_audit
     from pmo.audit.run_history import RunSelection
-    from pmo.runtime.runs import prefect_api
+    from pmo.runtime.connection import prefect_api
 
     selection = RunSelection(project_key=project, since=parse_since(since))
     with prefect_api():

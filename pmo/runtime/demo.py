@@ -19,7 +19,6 @@ from pathlib import Path
 
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.lifecycle import project_lifecycle
@@ -27,6 +26,7 @@ from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import check_lifecycle_templates
 from pmo.runtime.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
+from pmo.runtime.connection import prefect_api, server_auth_string
 from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope
@@ -115,6 +115,8 @@ def run_demo(
     check_lifecycle_templates(tailored)
     recyclable = [s.gate.key for s in tailored.stages if "recycle" in s.gate.decisions]
     decide = SponsorRecyclesOnce(recyclable[1] if len(recyclable) > 1 else None)
+    # With PMO_SERVER_AUTH the demo's server, too, requires PREFECT_API_AUTH_STRING.
+    credentials = server_auth_string() if get_settings().server_auth else None
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -127,9 +129,10 @@ def run_demo(
             PMO_SMTP_HOST="",
         ):
             started = time.perf_counter()
-            with local_prefect_server(home / "prefect", ui=False) as api_url:
+            server = local_prefect_server(home / "prefect", ui=False, auth_string=credentials)
+            with server as api_url:
                 seconds["server start"] = time.perf_counter() - started
-                with temporary_settings(updates={PREFECT_API_URL: api_url}):
+                with prefect_api(api_url):
                     try:
                         result, answers, updates = _run_with_bot(brief, lifecycle, tailored, decide)
                     finally:

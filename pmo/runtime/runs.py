@@ -1,20 +1,15 @@
 """Lifecycle runs on a Prefect server: start one, list its open gates, answer a gate.
 
-The CLI's commands call these; they talk to `PREFECT_API_URL` when it is set and to the
-server `pmo up` runs otherwise.
+The CLI's commands call these; they talk to Prefect through `pmo.runtime.connection`.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
-import httpx
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.waiting import wake
@@ -25,7 +20,6 @@ from pmo.errors import (
     BriefError,
     PmoInputError,
     ResponseRefused,
-    ServiceUnavailable,
     StatusRefused,
 )
 from pmo.gates.answers import (
@@ -40,7 +34,7 @@ from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import Answer
 from pmo.gates.sla import gate_due
-from pmo.settings import get_settings
+from pmo.runtime.connection import ServerUnreachable, prefect_api
 from pmo.store import session_scope
 from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, StageRun, StatusUpdateRecord
 from pmo.store.records import (
@@ -51,24 +45,6 @@ from pmo.store.records import (
 )
 from pmo.store.reporting import latest_stage_run, snapshot_of
 from process_library.schema import Lifecycle, checked_email
-
-
-class ServerUnreachable(ServiceUnavailable):
-    """The Prefect API did not answer."""
-
-
-@contextmanager
-def prefect_api() -> Iterator[str]:
-    """Talk to Prefect's configured API, or to the local server `pmo up` runs."""
-    url = PREFECT_API_URL.value() or get_settings().default_api_url
-    with temporary_settings(updates={PREFECT_API_URL: url}):
-        try:
-            yield url
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ServerUnreachable(
-                f"cannot reach the Prefect API at {url} ({exc}); start it with `pmo up` "
-                "or set PREFECT_API_URL"
-            ) from None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from prefect import get_client
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
+from prefect.settings import PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 from rich.console import Console
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT, serve_deployments
+from pmo.runtime.connection import client_environment, prefect_api, server_auth_string
 from pmo.runtime.server import ServerDidNotStart, child_process, local_prefect_server
-from pmo.settings import get_settings
+from pmo.settings import get_settings, redacted_url
 
 # A resumed (suspended) run waits for the runner's next poll; Prefect's default of 10 s
 # would keep an approver waiting that long for the project to move on.
@@ -23,19 +24,26 @@ RUNNER_POLL_SECONDS = 1
 SERVE = "from flows.deployments import serve_deployments; serve_deployments()"
 
 
-def run_embedded(port: int | None = None) -> None:
-    """Run the server and serve the deployments until interrupted; state lives in PMO_HOME."""
+def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
+    """Run the server and serve the deployments until interrupted; state lives in PMO_HOME.
+    With `auth` (default: the PMO_SERVER_AUTH setting) the server requires the credentials
+    in PREFECT_API_AUTH_STRING."""
     settings = get_settings()
     port = port or settings.port
+    credentials = server_auth_string() if (settings.server_auth if auth is None else auth) else None
     console = Console()
-    with local_prefect_server(settings.resolved_home / "prefect", port) as api_url:
+    home = settings.resolved_home / "prefect"
+    with local_prefect_server(home, port, auth_string=credentials) as api_url:
         # Served runs execute in child processes, which read these from the environment.
-        os.environ["PREFECT_API_URL"] = api_url
+        os.environ.update(client_environment(api_url))
         os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(RUNNER_POLL_SECONDS)
-        updates = {PREFECT_API_URL: api_url, PREFECT_RUNNER_POLL_FREQUENCY: RUNNER_POLL_SECONDS}
-        with temporary_settings(updates=updates):
+        poll = {PREFECT_RUNNER_POLL_FREQUENCY: RUNNER_POLL_SECONDS}
+        with prefect_api(api_url), temporary_settings(updates=poll):
             ui = api_url.removesuffix("/api")
-            console.print(f"Prefect UI: [bold]{ui}[/]  (store: {settings.store_url})")
+            store = redacted_url(settings.store_url)
+            console.print(f"Prefect UI: [bold]{ui}[/]  (store: {store})")
+            if credentials:
+                console.print("API and UI require the user:password in PREFECT_API_AUTH_STRING.")
             console.print("Serving project-lifecycle and gate-sla; Ctrl-C stops.")
             try:
                 serve_deployments()
@@ -54,7 +62,7 @@ def served_in_subprocess(
     as `pmo up` does; for tests and benchmarks that need runs which really suspend."""
     env = {
         **os.environ,
-        "PREFECT_API_URL": api_url,
+        **client_environment(api_url),
         "PREFECT_RUNNER_POLL_FREQUENCY": str(poll_seconds),
     }
     with child_process([sys.executable, "-c", SERVE], env, log_path, stop_seconds=20) as runner:

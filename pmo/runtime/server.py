@@ -53,17 +53,21 @@ def local_prefect_server(
     ui: bool = True,
     timeout: float = 60,
     database_url: str | None = None,
+    auth_string: str | None = None,
 ) -> Iterator[str]:
     """Run `prefect server start` on 127.0.0.1, its database under `home` unless
-    `database_url` names another (PostgreSQL: `postgresql+asyncpg://...`); yields the API URL
-    and stops the server on exit."""
+    `database_url` names another (PostgreSQL: `postgresql+asyncpg://...`), requiring basic
+    authentication with `auth_string` (`user:password`) when given; yields the API URL and
+    stops the server on exit."""
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     home.mkdir(parents=True, exist_ok=True)
+    # None of our clients' Prefect settings, and none of ours: the server needs neither the
+    # store's URL nor the SMTP password.
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("PREFECT_") or key == "PREFECT_LOGGING_LEVEL"
+        if not key.startswith(("PREFECT_", "PMO_")) or key == "PREFECT_LOGGING_LEVEL"
     }
     env.update(
         PREFECT_HOME=str(home),
@@ -76,6 +80,8 @@ def local_prefect_server(
         PREFECT_UI_API_URL=api_url,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
+    if auth_string:
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     log_path = home / "server.log"
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", "127.0.0.1", "--port", str(port)]

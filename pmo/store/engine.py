@@ -9,9 +9,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pmo.settings import get_settings
+from pmo.errors import ServiceUnavailable
+from pmo.settings import get_settings, redacted_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -24,6 +26,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The store's database cannot be reached, or refuses us."""
 
 
 def alembic_config() -> Config:
@@ -43,11 +49,24 @@ def engine_for(url: str) -> Engine:
     engine = create_engine(parsed, pool_pre_ping=True)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except (OperationalError, InterfaceError) as error:
+        engine.dispose()
+        raise StoreUnavailable(
+            f"cannot open the store at {redacted_url(url)}: {_reason(error, parsed.password)}"
+        ) from None
     return engine
+
+
+def _reason(error: OperationalError | InterfaceError, password: str | None) -> str:
+    """The driver's first line, without the password should a driver ever echo it."""
+    text = str(error.orig or error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
+    return reason.replace(password, "***") if password else reason
 
 
 def open_store(url: str | None = None) -> sessionmaker[Session]:
