@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass
@@ -20,6 +20,7 @@ class ReceivedMail:
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)  # envelope RCPT TO, per message
+    passwords: list[str] = field(default_factory=list)  # every password a client logged in with
 
 
 class _CollectingHandler:
@@ -44,6 +45,23 @@ class _CollectingHandler:
         return "250 Message accepted for delivery"
 
 
+class _Login:
+    """Takes one user and password (AUTH PLAIN or LOGIN) and notes every password it is given."""
+
+    def __init__(self, received: ReceivedMail, user: str, password: str) -> None:
+        self.received, self.user, self.password = received, user, password
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        password = auth_data.password.decode()
+        self.received.passwords.append(password)
+        ok = auth_data.login.decode() == self.user and password == self.password
+        return AuthResult(success=ok)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now (also handy as a closed port)."""
     with socket.socket() as probe:
@@ -53,11 +71,23 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def running_smtp_server(
-    host: str = "127.0.0.1", refuse: Collection[str] = ()
+    host: str = "127.0.0.1", refuse: Collection[str] = (), login: tuple[str, str] | None = None
 ) -> Iterator[ReceivedMail]:
-    """Run an aiosmtpd server on a free loopback port that refuses the `refuse` addresses."""
+    """Run an aiosmtpd server on a free loopback port that refuses the `refuse` addresses;
+    with `login` (user, password) it takes mail only after that login (AUTH, no TLS)."""
     received = ReceivedMail(host=host, port=free_port(host))
-    controller = Controller(_CollectingHandler(received, refuse), hostname=host, port=received.port)
+    auth = (
+        {
+            "authenticator": _Login(received, *login),
+            "auth_required": True,
+            "auth_require_tls": False,
+        }
+        if login
+        else {}
+    )
+    controller = Controller(
+        _CollectingHandler(received, refuse), hostname=host, port=received.port, **auth
+    )
     controller.start()
     try:
         yield received

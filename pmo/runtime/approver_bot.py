@@ -2,8 +2,8 @@
 (and, given a reporter, a project manager who submits status updates the same way).
 
 `pmo demo` uses it to play every approver of the example project; tests use it to drive
-lifecycles. It reads each approver's code from the email they were sent (the outbox),
-never from the store, which keeps only hashes.
+lifecycles. It reads each approver's code from the email they were sent (the outbox, or
+another mailbox it is given), never from the store, which keeps only hashes.
 """
 
 import contextvars
@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from uuid import UUID
 
 from prefect import get_client
@@ -62,6 +63,8 @@ class StatusTurn:
 
 # Gives the project manager's update for a turn (progress keyed by package name).
 Reporter = Callable[[StatusTurn], StatusUpdate]
+# The mail the approvers have received so far, oldest first.
+Mailbox = Callable[[], list[EmailMessage]]
 
 
 def next_status_turn(run_id: str) -> StatusTurn | None:
@@ -87,10 +90,10 @@ def approve_everything(turn: GateTurn) -> tuple[str, str, str]:
     return "go", f"Reviewed the gate pack for {turn.gate_key}; criteria met.", ""
 
 
-def code_from_outbox(gate_ref: str, approver: str) -> str | None:
+def code_from_outbox(gate_ref: str, approver: str, mailbox: Mailbox = read_outbox) -> str | None:
     """The newest approval code mailed to `approver` for `gate_ref` (`KEY/stage/n/gate/round`)."""
     code = None
-    for message in read_outbox():
+    for message in mailbox():
         if message["X-PMO-Gate"] != gate_ref or approver not in str(message["To"]).lower():
             continue
         if found := CODE_LINE.search(message.get_body(("plain",)).get_content()):
@@ -98,7 +101,7 @@ def code_from_outbox(gate_ref: str, approver: str) -> str | None:
     return code
 
 
-def next_turn(run_id: str, lifecycle: Lifecycle) -> GateTurn | None:
+def next_turn(run_id: str, lifecycle: Lifecycle, mailbox: Mailbox = read_outbox) -> GateTurn | None:
     """Who should answer next at the gate this run waits at, with their mailed code."""
     with session_scope() as session:
         found = gate_for_run(session, flow_run_id=run_id)
@@ -111,7 +114,7 @@ def next_turn(run_id: str, lifecycle: Lifecycle) -> GateTurn | None:
         attempt = session.get(StageRun, gate.stage_run_id).attempt
     for approver in waiting:
         gate_ref = f"{project.key}/{stage.key}/{attempt}/{gate.gate_key}/{gate.round}"
-        code = code_from_outbox(gate_ref, approver)
+        code = code_from_outbox(gate_ref, approver, mailbox)
         if code:
             return GateTurn(
                 run_id, project.key, stage.key, gate.gate_key, attempt, gate.round, approver, code
@@ -127,6 +130,7 @@ class ApproverBot:
     lifecycle: Lifecycle
     decide: Decider = approve_everything
     report: Reporter | None = None
+    mailbox: Mailbox = read_outbox
     poll_seconds: float = 0.2
     answered: list[GateTurn] = field(default_factory=list)
     reported: list[StatusTurn] = field(default_factory=list)
@@ -160,7 +164,7 @@ class ApproverBot:
                     continue
                 if not (run.state and run.state.is_paused()):
                     continue
-                turn = next_turn(run_id, self.lifecycle)
+                turn = next_turn(run_id, self.lifecycle, self.mailbox)
                 if turn is None:
                     self._report(client, run_id)
                     continue
