@@ -59,7 +59,7 @@ class _Login:
         password = auth_data.password.decode()
         self.received.passwords.append(password)
         ok = auth_data.login.decode() == self.user and password == self.password
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -86,3 +86,24 @@ def test_a_refused_recipient_is_an_error_not_a_silent_drop(smtp_at):
             deliver(message)
 
     assert server.recipients == [["dana.reyes@example.com"]]
+
+
+def test_smtp_with_a_login_sends_the_password_to_the_server_and_nowhere_else(smtp_at, monkeypatch):
+    message = compose_message(
+        to=["dana.reyes@example.com"], subject="s", body="b", message_id_key="ORION/G2/1"
+    )
+    with running_smtp_server(login=("pmo-mailer", "Smtp-Secret-42")) as server:
+        smtp_at(server.host, server.port)
+        monkeypatch.setenv("PMO_SMTP_USERNAME", "pmo-mailer")
+        monkeypatch.setenv("PMO_SMTP_PASSWORD", "Wrong-Secret-13")
+        get_settings.cache_clear()
+        with pytest.raises(MailDeliveryError) as refused:
+            deliver(message)
+        assert "Wrong-Secret-13" not in str(refused.value) and "535" in str(refused.value)
+
+        monkeypatch.setenv("PMO_SMTP_PASSWORD", "Smtp-Secret-42")
+        get_settings.cache_clear()
+        deliver(message)
+    # smtplib tries each mechanism the server offers before it gives up
+    assert set(server.passwords) == {"Wrong-Secret-13", "Smtp-Secret-42"}
+    assert len(server.messages) == 1

@@ -56,7 +56,15 @@ def approve(
     run_id: Annotated[str, typer.Argument(help="The lifecycle run waiting at the gate.")],
     approver: Annotated[str, typer.Option("--as", help="Your email, as the brief names you.")],
     decision: Annotated[DecisionChoice, typer.Option(help="Your decision.")],
-    code: Annotated[str, typer.Option(help="The one-time code from your email.")],
+    code: Annotated[
+        str,
+        typer.Option(
+            prompt="Approval code",
+            hide_input=True,
+            help="The one-time code from your email; asked for (not echoed) when not given, "
+            "which keeps it out of the shell's history.",
+        ),
+    ],
     comment: Annotated[str, typer.Option(help="Why; it goes on the record.")] = "",
     conditions: Annotated[str, typer.Option(help="Conditions attached to a go.")] = "",
 ) -> None:

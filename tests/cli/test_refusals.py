@@ -64,3 +64,16 @@ def test_bad_input_is_refused_in_one_line_before_prefect_is_imported(tmp_path, p
     ]
     assert report["prefect"] == []
     assert not (pmo_home / "pmo.db").exists()  # the store was never opened
+
+
+@pytest.mark.integration  # opens the store
+def test_the_approval_code_can_be_typed_at_a_prompt_that_does_not_echo_it():
+    from typer.testing import CliRunner
+
+    from pmo.cli import app
+
+    args = ["approve", "not-a-run", "--as", "dana.reyes@example.com", "--decision", "go"]
+    result = CliRunner().invoke(app, args, input="7KQ4-M2XD-9PZA\n")
+    assert result.exit_code == 2
+    assert "Approval code:" in result.output and "7KQ4-M2XD-9PZA" not in result.output
+    assert "error: RUN_ID: 'not-a-run' is not a run id" in result.output

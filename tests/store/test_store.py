@@ -140,3 +140,33 @@ def test_a_hold_reopens_the_gate_for_a_new_round(store_url):
         assert gate.round == 2  # replaying round 1 changes nothing
         mark_decided(session, gate=gate, stage_run=stage_run, round=2, outcome="go", at=utcnow())
         assert (gate.status, gate.outcome, stage_run.status) == ("decided", "go", "passed")
+
+
+def _refusal(url: str) -> str:
+    from pmo.store.engine import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable) as error, session_scope(url):
+        pass
+    message = str(error.value)
+    assert "Db-Secret-42" not in message and "\n" not in message
+    return message
+
+
+def test_a_store_nobody_answers_at_is_one_line_without_its_password():
+    from tests.smtp_server import free_port
+
+    port = free_port()  # nothing listens there
+    message = _refusal(f"postgresql://pmo:Db-Secret-42@127.0.0.1:{port}/pmo")
+    assert message.startswith(
+        f"cannot open the store at postgresql://pmo:***@127.0.0.1:{port}/pmo: "
+    )
+
+
+@pytest.mark.postgres
+def test_a_store_that_refuses_us_is_one_line_without_its_password(postgres_database):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_database).set(username="no_such_role", password="Db-Secret-42")
+    message = _refusal(url.render_as_string(hide_password=False))
+    assert message.startswith("cannot open the store at postgresql+psycopg://no_such_role:***@")
+    assert message.endswith('role "no_such_role" does not exist')
