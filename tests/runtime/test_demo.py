@@ -1,5 +1,7 @@
 """`pmo demo` end to end: a real Prefect server, every gate answered through its API."""
 
+import secrets
+
 import pytest
 from docx import Document
 from typer.testing import CliRunner
@@ -9,11 +11,25 @@ from pmo.cli import app
 pytestmark = pytest.mark.integration
 
 
-def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_path):
+def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_path, monkeypatch):
+    from prefect.settings import PREFECT_API_AUTH_STRING, temporary_settings
+
+    from pmo.settings import get_settings
+
+    # on a server that requires authentication: every client of the demo sends the
+    # credentials (the other tests run it without)
+    credentials = "demo-user:" + secrets.token_urlsafe(18)
+    monkeypatch.setenv("PMO_SERVER_AUTH", "true")
+    get_settings.cache_clear()
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    with temporary_settings(updates={PREFECT_API_AUTH_STRING: credentials}):
+        result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "Project APOLLO: closed" in result.output
+    password = credentials.partition(":")[2]
+    assert password not in result.output
+    assert not [p for p in out.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
     names = sorted(p.name for p in out.glob("APOLLO/*.docx"))
     assert "APOLLO-charter-v1.docx" in names
     # the demo's sponsor recycles the plan once: both versions are kept
