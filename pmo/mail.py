@@ -180,7 +180,8 @@ def _write_outbox(message: EmailMessage, folder: Path) -> Path:
     key = re.sub(r"[^\w.]", "", str(message_id).strip("<>").split("@")[0])
     slug = re.sub(r"[^\w]+", "-", str(message["Subject"] or "").lower()).strip("-_")[:60]
     path = folder / f"{key}-{slug}.eml" if slug else folder / f"{key}.eml"
-    write_atomically(path, message.as_bytes())
+    # A message may carry an approval code: for its addressee, not for the machine's users.
+    write_atomically(path, message.as_bytes(), private=True)
     # One key is one message: a resend under a reworded subject replaces the older file.
     for stale in [folder / f"{key}.eml", *folder.glob(f"{key}-*.eml")]:
         if stale != path:

@@ -37,6 +37,8 @@ def test_outbox_holds_one_file_per_message_however_often_it_is_delivered(outbox_
     assert first == second
     assert first.transport == "outbox"
     assert [str(path) for path in outbox_home.iterdir()] == [first.location]
+    # a message may carry an approval code: only its owner may read the file
+    assert Path(first.location).stat().st_mode & 0o777 == 0o600
     assert Path(first.location).name.endswith("-gate-g1-is-waiting-ворота-g1.eml")
     [received] = read_outbox()
     assert received["Subject"] == "Gate G1 is waiting · Ворота G1"
