@@ -100,3 +100,38 @@ def test_pmo_up_with_auth_needs_credentials_worth_the_name(credentials, problem)
     assert problem in result.output and len(result.output.splitlines()) == 1
     if credentials:
         assert credentials.split(":")[1] not in result.output
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.runtime.test_ui import find_chromium
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if (executable := find_chromium()) is None:
+        pytest.skip("no chromium found (apt-get install chromium); the UI test needs it")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_the_ui_asks_for_the_credentials_and_takes_only_the_right_ones(browser, tmp_path):
+    from pmo.runtime.server import local_prefect_server
+
+    credentials = "pmo-ui:a-long-enough-password"
+    with local_prefect_server(tmp_path / "prefect", ui=True, auth_string=credentials) as api:
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        try:
+            page.goto(api.removesuffix("/api") + "/")
+            page.wait_for_url("**/login**")
+            page.get_by_placeholder("admin:pass").fill("pmo-ui:a-guess-at-the-password")
+            page.get_by_role("button", name="Login").click()
+            page.get_by_text("Invalid credentials").wait_for()
+            assert "/login" in page.url
+            page.get_by_placeholder("admin:pass").fill(credentials)
+            page.get_by_role("button", name="Login").click()
+            page.wait_for_url(lambda url: "/login" not in url)
+            page.get_by_role("link", name="Deployments").wait_for()
+        finally:
+            page.close()
