@@ -1,5 +1,6 @@
 """The one way to open the store: an engine per URL, migrated to head on first use."""
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,8 @@ from pmo.errors import ServiceUnavailable
 from pmo.settings import get_settings, redacted_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key of migrations (the ledger's appends use another)
+MIGRATION_LOCK_KEY = 0x706D6F6D6967  # "pmomig"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
@@ -50,7 +53,7 @@ def engine_for(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        with engine.begin() as connection:
+        with engine.begin() as connection, _migrating_alone(connection, parsed.database):
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
@@ -67,6 +70,29 @@ def _reason(error: OperationalError | InterfaceError, password: str | None) -> s
     text = str(error.orig or error).strip()
     reason = text.splitlines()[0] if text else type(error).__name__
     return reason.replace(password, "***") if password else reason
+
+
+@contextmanager
+def _migrating_alone(connection: Connection, database: str | None) -> Iterator[None]:
+    """Hold the store's migration lock while it is brought to head, so that two processes
+    opening a fresh store at one instant migrate one after the other: the second finds
+    the schema at head and does nothing, instead of creating the same tables again."""
+    if connection.dialect.name == "postgresql":
+        # Held until the migrating transaction commits or rolls back.
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        yield
+        return
+    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield  # an in-memory SQLite store has one process by nature
+        return
+    # SQLite runs DDL outside a transaction, so its own lock cannot span the migration.
+    lock_path = Path(database).expanduser().with_name(Path(database).name + ".migrating")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def open_store(url: str | None = None) -> sessionmaker[Session]:
