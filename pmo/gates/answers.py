@@ -333,7 +333,9 @@ def renew_codes(
     due: datetime | None = None,
 ) -> list[str]:
     """Mail every approver still to answer a new code that replaces their old one, once per
-    `purpose`; returns who got one."""
+    `purpose`; returns who got one. Under the gate's lock, so that no code is replaced
+    while its approver's answer is being judged."""
+    gate = lock_gate(session, gate.id)
     brief = ProjectBrief.model_validate(project.brief)
     site = gate_site(project, stage_run, gate)
     documents = stage_documents(session, stage_run=stage_run)

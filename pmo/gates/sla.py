@@ -15,8 +15,10 @@ from pmo.brief import ProjectBrief
 from pmo.gates.answers import (
     gate_site,
     gate_stage,
+    lock_gate,
     record_policy_decision,
     renew_codes,
+    round_outcome,
     tell_contacts,
     waiting_approvers,
 )
@@ -70,10 +72,15 @@ def _check_gate(
     stage: Stage,
     now: datetime,
 ) -> list[SlaAction]:
+    # Under the gate's lock: an answer recorded meanwhile is seen here (its approver is not
+    # reminded, its code not replaced) or sees what this check recorded.
+    gate = lock_gate(session, gate.id)
+    brief = ProjectBrief.model_validate(project.brief)
+    if round_outcome(session, gate=gate, definition=stage.gate, brief=brief, round=gate.round):
+        return []  # decided by its answers; the run acts on it
     timing = stage.gate.timing
     since = gate.round_opened_at or gate.opened_at
     due = gate_due(gate, stage.gate)
-    brief = ProjectBrief.model_validate(project.brief)
     waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
     site = gate_site(project, stage_run, gate)
     run_id = gate.flow_run_id or ""
