@@ -7,17 +7,21 @@ from prefect import flow, get_run_logger
 from flows.waiting import wake
 from pmo.gates.events import emit_gate_event
 from pmo.gates.sla import SlaAction, check_gate_slas, check_status_updates
+from pmo.mail import send_queued_mail
 from pmo.store import session_scope
 from pmo.store.models import Gate, utcnow
 
 
 @flow(name="gate-sla", log_prints=True)
 def gate_sla(as_of: datetime | None = None) -> list[str]:
-    """Remind approvers of gates past their reminder time, escalate gates past their SLA
-    to the lifecycle's escalation contacts, and apply a gate's timeout policy; remind
-    project managers whose status update is overdue.
+    """Send the mail that waited for the SMTP server; remind approvers of gates past their
+    reminder time, escalate gates past their SLA to the lifecycle's escalation contacts,
+    and apply a gate's timeout policy; remind project managers whose status update is
+    overdue.
 
     `as_of` checks the gates as if at that time: a PMO's drill of its escalation path."""
+    if sent := send_queued_mail():
+        get_run_logger().info("%d queued message(s) sent now that SMTP is back", len(sent))
     with session_scope() as session:
         actions = check_gate_slas(session, now=as_of or utcnow())
     with session_scope() as session:

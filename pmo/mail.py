@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from pmo.errors import PmoInputError
 from pmo.files import write_atomically
 from pmo.settings import get_settings
+from pmo.store import session_scope
 from pmo.store.models import Notification, utcnow
 
 SMTP_TIMEOUT_SECONDS = 30
@@ -53,14 +54,22 @@ MAIL_POLICY = _MailPolicy()
 
 
 class MailDeliveryError(Exception):
-    """The SMTP server could not be reached or did not take the message for every recipient."""
+    """The SMTP server could not be reached or did not take the message for every recipient.
+
+    `transient`: the server was down or said "try later" (4xx); the message can wait and go
+    when it is back. Otherwise it refused a recipient for good, which a person must fix.
+    """
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
 class Delivery:
     """Where a message went: an SMTP server or a file in the outbox."""
 
-    transport: Literal["smtp", "outbox"]
+    transport: Literal["smtp", "outbox", "queued"]
     location: str
 
 
@@ -111,14 +120,23 @@ def deliver(message: EmailMessage) -> Delivery:
                 password = settings.smtp_password
                 smtp.login(settings.smtp_username, password.get_secret_value() if password else "")
             refused = smtp.send_message(message)
-    except OSError as error:  # smtplib.SMTPException is an OSError too
+    except smtplib.SMTPRecipientsRefused as error:
         raise MailDeliveryError(
-            f"could not send {message['Message-ID']} through SMTP {host}:{port}: {error}"
+            f"SMTP {host}:{port} refused {', '.join(sorted(error.recipients))} for "
+            f"{message['Message-ID']}",
+            transient=all(400 <= code < 500 for code, _ in error.recipients.values()),
+        ) from error
+    except OSError as error:  # smtplib.SMTPException is an OSError too
+        permanent = isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+        raise MailDeliveryError(
+            f"could not send {message['Message-ID']} through SMTP {host}:{port}: {error}",
+            transient=not permanent,
         ) from error
     if refused:
         # The others got it, but a notification must never vanish for anyone without a trace.
         raise MailDeliveryError(
-            f"SMTP {host}:{port} refused {', '.join(sorted(refused))} for {message['Message-ID']}"
+            f"SMTP {host}:{port} refused {', '.join(sorted(refused))} for {message['Message-ID']}",
+            transient=False,
         )
     return Delivery("smtp", f"smtp://{host}:{port}")
 
@@ -131,9 +149,13 @@ def send_once(
     message: Callable[[], EmailMessage],
     before_delivery: Callable[[], None] | None = None,
 ) -> Delivery | None:
-    """Deliver a message once per `key`; a message that failed to go out goes next time."""
+    """Deliver a message once per `key`; a message that failed to go out goes next time.
+
+    While the SMTP server is down the message waits in the mail queue (`queued`), counts as
+    sent for this key, and goes when `send_queued_mail` finds the server back.
+    """
     note = session.scalar(select(Notification).where(Notification.idempotency_key == key))
-    if note is not None and note.status == "sent":
+    if note is not None and note.status in ("sent", "queued"):
         return None
     if before_delivery is not None:
         before_delivery()
@@ -146,15 +168,51 @@ def send_once(
             subject=str(composed["Subject"]),
         )
         session.add(note)
-    delivery = deliver(composed)
-    note.status, note.transport, note.location, note.sent_at = (
-        "sent",
-        delivery.transport,
-        delivery.location,
-        utcnow(),
-    )
+    try:
+        delivery = deliver(composed)
+        note.status, note.sent_at = "sent", utcnow()
+    except MailDeliveryError as error:
+        if not error.transient:
+            raise
+        queued = _write_outbox(composed, get_settings().mail_queue_dir)
+        delivery = Delivery("queued", str(queued))
+        note.status = "queued"
+    note.transport, note.location = delivery.transport, delivery.location
     session.flush()
     return delivery
+
+
+def send_queued_mail() -> list[str]:
+    """Send the messages that waited for the SMTP server, oldest first, each marked sent
+    in the store as soon as the server took it; stop at the first the server still cannot
+    take. Returns the keys of the messages sent."""
+    with session_scope() as session:
+        queued = session.execute(
+            select(Notification.id, Notification.location)
+            .where(Notification.status == "queued")
+            .order_by(Notification.created_at, Notification.id)
+        ).all()
+    sent = []
+    for note_id, location in queued:
+        path = Path(location)
+        message = email.message_from_bytes(path.read_bytes(), policy=MAIL_POLICY)
+        try:
+            delivery = deliver(message)
+        except MailDeliveryError as error:
+            if error.transient:
+                break
+            raise
+        with session_scope() as session:
+            note = session.get(Notification, note_id)
+            note.status, note.transport, note.location = (
+                "sent",
+                delivery.transport,
+                delivery.location,
+            )
+            note.sent_at = utcnow()
+            sent.append(note.idempotency_key)
+        path.unlink(missing_ok=True)
+    return sent
 
 
 def read_outbox(folder: Path | None = None) -> list[EmailMessage]:

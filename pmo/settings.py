@@ -77,6 +77,11 @@ class PmoSettings(BaseSettings):
         return self.resolved_home / "outbox"
 
     @property
+    def mail_queue_dir(self) -> Path:
+        """Messages the SMTP server could not take yet; sent when it is back."""
+        return self.outbox_dir / "queued"
+
+    @property
     def resolved_documents_dir(self) -> Path:
         return (self.documents_dir or self.resolved_home / "documents").expanduser()
 

@@ -71,11 +71,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def running_smtp_server(
-    host: str = "127.0.0.1", refuse: Collection[str] = (), login: tuple[str, str] | None = None
+    host: str = "127.0.0.1",
+    refuse: Collection[str] = (),
+    login: tuple[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[ReceivedMail]:
-    """Run an aiosmtpd server on a free loopback port that refuses the `refuse` addresses;
-    with `login` (user, password) it takes mail only after that login (AUTH, no TLS)."""
-    received = ReceivedMail(host=host, port=free_port(host))
+    """Run an aiosmtpd server on loopback (a free port unless `port` is given) that refuses
+    the `refuse` addresses; with `login` (user, password) it takes mail only after that
+    login (AUTH, no TLS)."""
+    received = ReceivedMail(host=host, port=port or free_port(host))
     auth = (
         {
             "authenticator": _Login(received, *login),

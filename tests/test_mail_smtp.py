@@ -4,14 +4,22 @@ from pathlib import Path
 
 import docx
 import pytest
+from sqlalchemy import select
 
-from pmo.mail import Delivery, MailDeliveryError, compose_message, deliver
+from pmo.gates.answers import send_approval_request
+from pmo.mail import Delivery, MailDeliveryError, compose_message, deliver, send_queued_mail
 from pmo.settings import get_settings
+from pmo.store import session_scope
+from pmo.store.models import Notification
+from tests.factories import make_brief
+from tests.project_record import LIFECYCLE, at_gate
 from tests.smtp_server import free_port, running_smtp_server
 
 pytestmark = pytest.mark.integration
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+CHARTER = LIFECYCLE.lifecycle.stages[0]
+SPONSOR = "dana.reyes@example.com"
 
 
 @pytest.fixture
@@ -107,3 +115,39 @@ def test_smtp_with_a_login_sends_the_password_to_the_server_and_nowhere_else(smt
     # smtplib tries each mechanism the server offers before it gives up
     assert set(server.passwords) == {"Wrong-Secret-13", "Smtp-Secret-42"}
     assert len(server.messages) == 1
+
+
+def test_while_smtp_is_down_a_message_waits_and_goes_once_when_it_is_back(smtp_at, store_url):
+    port = free_port()
+    smtp_at("127.0.0.1", port)
+    codes: list[str] = []
+    brief = make_brief()
+    with session_scope() as session:
+        _, _, gate = at_gate(session, brief, CHARTER, run_id="run-down")
+
+        def compose(code: str):
+            codes.append(code)
+            return compose_message(
+                to=[SPONSOR], subject="Decide", body=f"Approval code: {code}", message_id_key="d/1"
+            )
+
+        first = send_approval_request(
+            session, gate=gate, round=1, approver=SPONSOR, compose=compose
+        )
+        # a replay (the run resumed from the top) sends nothing more and mints no new code
+        again = send_approval_request(
+            session, gate=gate, round=1, approver=SPONSOR, compose=compose
+        )
+    assert first.transport == "queued" and again is None and len(codes) == 1
+    assert send_queued_mail() == []  # still down: it keeps waiting
+    [queued] = get_settings().mail_queue_dir.glob("*.eml")
+
+    with running_smtp_server(port=port) as server:
+        sent = send_queued_mail()
+        assert send_queued_mail() == []  # sent once, never twice
+    assert len(sent) == 1 and len(server.messages) == 1
+    assert f"Approval code: {codes[0]}" in server.messages[0].get_body(("plain",)).get_content()
+    assert not queued.exists()
+    with session_scope() as session:
+        note = session.scalar(select(Notification))
+        assert (note.status, note.location) == ("sent", f"smtp://127.0.0.1:{port}")
