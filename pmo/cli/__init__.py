@@ -1,6 +1,11 @@
 """`pmo`: the command line of pmo-flows. Commands only call into the application."""
 
+import sys
+
 import typer
+
+# Typer bundles its own Click; this is how it asks for the help when given no command.
+from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from pmo.cli import audit, demo, docs, gates, library, projects, server, status
@@ -10,6 +15,25 @@ from process_library.errors import LifecycleError
 
 class PmoGroup(TyperGroup):
     """Turns a person's mistake into one line and exit status 2; our bugs keep tracebacks."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):  # type: ignore[override]
+        """A mistyped command line (an unknown option, a value not among the choices, a
+        missing option) is one line and exit status 2 too, not a usage screen."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as asked:  # `pmo` or `pmo library` alone: the help
+            asked.show()
+            sys.exit(asked.exit_code)
+        except typer.TyperException as error:  # a usage error: bad option, value, command
+            message = error.format_message() if hasattr(error, "format_message") else str(error)
+            typer.echo(f"error: {' '.join(message.split())}", err=True)
+            sys.exit(getattr(error, "exit_code", 2))
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
