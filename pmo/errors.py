@@ -14,9 +14,10 @@ class PmoInputError(Exception):
     """
 
     def __init__(self, where: str, problem: str) -> None:
-        self.where = where
-        self.problem = problem
-        super().__init__(f"{where}: {problem}" if where else problem)
+        # One line, whatever the person typed: their text may be quoted in the message.
+        self.where = " ".join(str(where).split())
+        self.problem = " ".join(str(problem).split())
+        super().__init__(f"{self.where}: {self.problem}" if self.where else self.problem)
 
 
 class BriefError(PmoInputError):

@@ -22,9 +22,12 @@ def _date(option: str, text: str) -> date:
 
 def _amount(option: str, text: str) -> Decimal:
     try:
-        return Decimal(text.replace(",", ""))
+        amount = Decimal(text.replace(",", ""))
     except InvalidOperation:
-        raise StatusRefused(option, f"'{text}' is not an amount") from None
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise StatusRefused(option, f"'{text}' is not an amount")
+    return amount
 
 
 def _progress(items: list[str]) -> dict[str, float]:

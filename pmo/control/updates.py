@@ -103,6 +103,8 @@ def check_update(
                 "give a note saying why",
             )
     for name in ("actual_cost", "forecast_cost"):
+        if not Decimal(getattr(update, name)).is_finite():
+            raise StatusRefused(name, f"{getattr(update, name)} is not an amount")
         if getattr(update, name) < 0:
             raise StatusRefused(name, f"{getattr(update, name)} is negative; a cost cannot be")
     for name in ("scope_change_percent", "quality_shortfall_percent", "benefits_shortfall_percent"):
