@@ -26,6 +26,7 @@ from pmo.limits import (
     BRIEF_BYTES,
     LIST_ITEMS,
     REGISTER_ROWS,
+    REPETITION_LISTS,
     Address,
     Line,
     Name,
@@ -33,7 +34,7 @@ from pmo.limits import (
     Paragraph,
 )
 from process_library.loader import describe_validation_error, load_lifecycle, read_yaml
-from process_library.schema import Lifecycle, Tier
+from process_library.schema import Lifecycle, Repetition, Slug, SourceName, Tier
 
 Level = Literal["low", "medium", "high"]
 
@@ -111,9 +112,22 @@ class ProjectBrief(_Part):
     start_date: date = Field(description="Planned start.")
     target_end_date: date = Field(description="Planned finish; after the start date.")
     tier: Tier = Field(default="medium", description="Size class: tailors documents and gates.")
+    category: Slug | None = Field(
+        default=None,
+        description="Kind of project (process_library/categories.yaml, e.g. mandatory, grow, "
+        "run): tailors the lifecycle.",
+    )
     stakeholders: list[Stakeholder] = Field(default_factory=list, max_length=REGISTER_ROWS)
     risks: list[Risk] = Field(default_factory=list, max_length=REGISTER_ROWS)
     dependencies: list[Dependency] = Field(default_factory=list, max_length=REGISTER_ROWS)
+    repetitions: dict[SourceName, Annotated[list[Repetition], Field(max_length=LIST_ITEMS)]] = (
+        Field(
+            default_factory=dict,
+            max_length=REPETITION_LISTS,
+            description="What repeated stages run once each, in order: e.g. `releases` for "
+            "hybrid agile, `management_stages` for PRINCE2 (each a name and a goal).",
+        )
+    )
     approvers: dict[
         Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")],
         Annotated[list[Address], Field(max_length=APPROVERS_PER_ROLE)],

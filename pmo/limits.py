@@ -24,6 +24,7 @@ LIST_ITEMS = 100  # objectives, scope, requirements, assumptions, constraints, i
 REGISTER_ROWS = 500  # stakeholders, risks, dependencies
 APPROVER_ROLES = 50  # gate roles a brief maps to people
 APPROVERS_PER_ROLE = 50  # people named for one gate role
+REPETITION_LISTS = 20  # lists a brief gives repeated stages (releases, management stages)
 
 # Required text (never blank) and optional text (may be empty), stripped of outer spaces.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_CHARS)]

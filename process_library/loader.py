@@ -20,7 +20,7 @@ class LoadedLifecycle:
 
     lifecycle: Lifecycle
     version: str
-    path: Path
+    path: Path | None = None  # None: read from a project's record, not from a file
 
     @property
     def label(self) -> str:
@@ -42,18 +42,63 @@ def load_lifecycle(name: str, library: Path = LIBRARY_DIR) -> LoadedLifecycle:
 
 def load_lifecycle_file(path: Path) -> LoadedLifecycle:
     """Validate one lifecycle file; a problem names the file and the field."""
-    raw, data = read_yaml(path, LifecycleError)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LifecycleError(str(path), f"cannot be read: {exc.strerror}") from None
+    return parse_lifecycle(raw, str(path), path.stem)
+
+
+def parse_lifecycle(raw: bytes, where: str, name: str | None = None) -> LoadedLifecycle:
+    """A lifecycle from the bytes of a file (or of a git revision's), validated; `where`
+    names it in errors, `name` is what its `name:` must say (its file's name)."""
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{where}:{mark.line + 1}" if mark else where
+        raise LifecycleError(at, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
-        raise LifecycleError(str(path), "must be a YAML mapping with name, title, stages")
+        raise LifecycleError(where, "must be a YAML mapping with name, title, stages")
+    if "stages" not in data:
+        raise LifecycleError(where, "is not a lifecycle: it has no stages")
     try:
         lifecycle = Lifecycle.model_validate(data)
     except ValidationError as exc:
-        raise LifecycleError(str(path), describe_validation_error(exc, data)) from None
-    if lifecycle.name != path.stem:
+        raise LifecycleError(where, describe_validation_error(exc, data)) from None
+    if name is not None and lifecycle.name != name:
         raise LifecycleError(
-            f"{path}: name", f"'{lifecycle.name}' must match the file name '{path.stem}'"
+            f"{where}: name", f"'{lifecycle.name}' must match the file name '{name}'"
         )
-    return LoadedLifecycle(lifecycle, hashlib.sha256(raw).hexdigest()[:12], path)
+    for stage in lifecycle.stages:
+        if stage.occurrence is not None:
+            raise LifecycleError(
+                f"{where}: stages[{stage.key}].occurrence",
+                "is set by pmo-flows when a repeated stage is expanded; write `repeat:` instead",
+            )
+    _check_categories(where, lifecycle)
+    return LoadedLifecycle(lifecycle, content_version(raw), Path(where))
+
+
+def content_version(raw: bytes) -> str:
+    """A lifecycle's version: the first 12 hex digits of its file's sha256."""
+    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def _check_categories(where: str, lifecycle: Lifecycle) -> None:
+    """Every category a tailoring rule names is one of `categories.yaml`."""
+    from process_library.tailoring import load_categories  # it reads YAML through us
+
+    named = [(r.key, c) for r in lifecycle.tailoring for c in r.when.category]
+    if not named:
+        return
+    known = load_categories().keys
+    for rule, category in named:
+        if category not in known:
+            raise LifecycleError(
+                f"{where}: tailoring[{rule}].when.category",
+                f"'{category}' is not a project category (known: {', '.join(known)})",
+            )
 
 
 def validate_library(path: Path | None = None) -> list[LoadedLifecycle]:
@@ -99,6 +144,6 @@ def describe_validation_error(exc: ValidationError, data: object) -> str:
             continue
         parts.append(str(loc))
         node = node.get(loc) if isinstance(node, dict) else None
-    field = ".".join(parts) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{field}: {message}"
+    # A check of the whole file names its own field (`stages[x].exception_gate...`).
+    return f"{'.'.join(parts)}: {message}" if parts else message

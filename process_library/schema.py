@@ -4,6 +4,7 @@ The same models validate the YAML, type the flow's code and feed the documents, 
 new stage, gate or criterion is a YAML change and never a new `if` in a flow.
 """
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -37,6 +38,14 @@ Email = Annotated[str, AfterValidator(checked_email)]
 # Stage documents a lifecycle may name; each is one template `templates/<key>.md.j2`.
 DocumentKey = Literal[
     "charter",
+    "project-brief",
+    "project-initiation-request",
+    "project-initiation-documentation",
+    "project-handbook",
+    "release-plan",
+    "stage-plan",
+    "end-stage-report",
+    "release-review",
     "stakeholder-register",
     "communication-plan",
     "raid-log",
@@ -51,6 +60,14 @@ DocumentKey = Literal[
 ]
 DOCUMENT_TITLES: dict[str, str] = {
     "charter": "Project charter",
+    "project-brief": "Project brief",
+    "project-initiation-request": "Project initiation request",
+    "project-initiation-documentation": "Project initiation documentation",
+    "project-handbook": "Project handbook",
+    "release-plan": "Release plan",
+    "stage-plan": "Stage plan",
+    "end-stage-report": "End stage report",
+    "release-review": "Release review",
     "stakeholder-register": "Stakeholder register",
     "communication-plan": "Communication plan",
     "raid-log": "RAID log",
@@ -202,6 +219,57 @@ class ExceptionGate(Gate):
     replan_stage: Slug = Field(description="The stage a recycle sends the project back to.")
 
 
+SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+
+class Repetition(_Strict):
+    """One item a repeated stage runs for: a release, a PRINCE2 management stage.
+
+    A brief lists them under `repetitions: {<source>: [...]}`; a plan's milestones can
+    be turned into the same items.
+    """
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    goal: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = Field(
+        default="", description="What this repetition must deliver."
+    )
+
+
+class Repeat(_Strict):
+    """A stage the project runs once per item of a list it supplies, in order: one
+    construction stage per release, one PRINCE2 management stage per stage in the plan."""
+
+    for_each: SourceName | None = Field(
+        default=None,
+        description="The list in the brief's `repetitions` the stage runs once per item "
+        "(e.g. `releases`).",
+    )
+    min: int = Field(default=1, ge=1, le=50, description="Fewest items a project may give.")
+    max: int = Field(default=12, ge=1, le=50, description="Most items a project may give.")
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> "Repeat":
+        if self.for_each is None:
+            raise ValueError(
+                "a repeated stage needs `for_each`: the list in the brief's `repetitions` "
+                "it runs once per item (e.g. `for_each: releases`)"
+            )
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is more than max {self.max}")
+        return self
+
+
+class Occurrence(_Strict):
+    """Which repetition of a repeated stage this stage is; set when a project's lifecycle
+    is expanded, never written in a lifecycle file."""
+
+    stage: Slug = Field(description="The repeated stage's key in the library.")
+    source: SourceName
+    number: int = Field(ge=1)
+    of: int = Field(ge=1)
+    item: Repetition
+
+
 class Stage(_Strict):
     key: Slug
     name: str
@@ -214,6 +282,10 @@ class Stage(_Strict):
     )
     tolerances: Tolerances | None = None
     exception_gate: ExceptionGate | None = None
+    repeat: Repeat | None = Field(
+        default=None, description="Run the stage once per item of a list the project gives."
+    )
+    occurrence: Occurrence | None = None
 
     @model_validator(mode="after")
     def _reporting_is_complete(self) -> "Stage":
@@ -221,6 +293,110 @@ class Stage(_Strict):
             raise ValueError("a stage with reporting needs tolerances and an exception_gate")
         if not self.reporting and (self.tolerances or self.exception_gate):
             raise ValueError("tolerances and exception_gate need reporting on the stage")
+        if self.repeat and self.occurrence:
+            raise ValueError("a stage is either repeated or one occurrence of a repeated stage")
+        return self
+
+    def repeated(self, number: int, items: Sequence[Repetition]) -> "Stage":
+        """Occurrence `number` (from 1) of this repeated stage, for `items[number - 1]`:
+        its own stage and gate keys (`<key>-<n>`), so each is recorded on its own."""
+        assert self.repeat is not None and self.repeat.for_each is not None
+        item = items[number - 1]
+
+        def numbered(gate: Gate) -> dict:
+            return {"key": f"{gate.key}-{number}", "name": f"{gate.name} {number}"}
+
+        update: dict = {
+            "key": f"{self.key}-{number}",
+            "name": f"{self.name} {number}: {item.name}",
+            "gate": self.gate.model_copy(update=numbered(self.gate)),
+            "repeat": None,
+            "occurrence": Occurrence(
+                stage=self.key,
+                source=self.repeat.for_each,
+                number=number,
+                of=len(items),
+                item=item,
+            ),
+        }
+        if self.exception_gate:
+            replan = self.exception_gate.replan_stage
+            update["exception_gate"] = self.exception_gate.model_copy(
+                update={
+                    **numbered(self.exception_gate),
+                    # re-planning a repetition re-plans that repetition
+                    "replan_stage": f"{replan}-{number}" if replan == self.key else replan,
+                }
+            )
+        return self.model_copy(update=update)
+
+
+Risk = Literal["low", "medium", "high"]
+
+
+class Condition(_Strict):
+    """When a tailoring rule applies: every facet given must match the project (a facet
+    lists the values that match it)."""
+
+    tier: tuple[Tier, ...] = ()
+    category: tuple[Slug, ...] = ()
+    risk: tuple[Risk, ...] = Field(
+        default=(), description="The project's risk level: its highest-rated risk."
+    )
+
+    @model_validator(mode="after")
+    def _names_something(self) -> "Condition":
+        if not (self.tier or self.category or self.risk):
+            raise ValueError("a rule's `when` needs tier, category or risk")
+        return self
+
+
+class AddedDocument(_Strict):
+    stage: Slug
+    key: DocumentKey
+
+
+class TailoringRule(_Strict):
+    """How the lifecycle is tailored to a kind of project, and why: the charter lists every
+    rule that applied, with its reason."""
+
+    key: Slug
+    when: Condition
+    why: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    drop_documents: tuple[DocumentKey, ...] = Field(
+        default=(), description="Documents no stage writes for these projects."
+    )
+    add_documents: tuple[AddedDocument, ...] = Field(
+        default=(), description="Documents a stage writes for these projects besides its own."
+    )
+    drop_criteria: tuple[Slug, ...] = Field(
+        default=(), description="Gate criteria (must- or should-meet) not asked of these projects."
+    )
+    add_approvers: tuple[Slug, ...] = Field(
+        default=(), description="Approver roles added to every stage gate."
+    )
+    reporting_every_days: int | None = Field(
+        default=None, ge=1, le=92, description="Status updates this often in reporting stages."
+    )
+    tolerance_factor: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="Percent tolerances of reporting stages multiplied by this (0.5 halves them).",
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "TailoringRule":
+        changes = (
+            self.drop_documents,
+            self.add_documents,
+            self.drop_criteria,
+            self.add_approvers,
+            self.reporting_every_days,
+            self.tolerance_factor,
+        )
+        if not any(changes):
+            raise ValueError("a tailoring rule must change something")
         return self
 
 
@@ -231,6 +407,9 @@ class Lifecycle(_Strict):
     title: str
     description: str
     stages: tuple[Stage, ...] = Field(min_length=1)
+    tailoring: tuple[TailoringRule, ...] = Field(
+        default=(), description="How the lifecycle is tailored by tier, category and risk."
+    )
     cancellation_documents: tuple[DocumentKey, ...] = Field(
         default=("lessons-learned", "closure-report"),
         description="Documents still produced when a gate kills the project.",
@@ -251,23 +430,66 @@ class Lifecycle(_Strict):
     def _keys_are_unique(self) -> "Lifecycle":
         for label, keys in (
             ("stage", [s.key for s in self.stages]),
-            (
-                "gate",
-                [s.gate.key for s in self.stages]
-                + [s.exception_gate.key for s in self.stages if s.exception_gate],
-            ),
+            ("gate", [g.key for g in self.gates]),
+            ("tailoring rule", [r.key for r in self.tailoring]),
         ):
             duplicates = sorted({k for k in keys if keys.count(k) > 1})
             if duplicates:
                 raise ValueError(f"{label} keys must be unique, repeated: {', '.join(duplicates)}")
         order = [s.key for s in self.stages]
         for index, stage in enumerate(self.stages):
-            if stage.exception_gate and stage.exception_gate.replan_stage not in order[:index]:
+            replan = stage.exception_gate.replan_stage if stage.exception_gate else None
+            if replan is not None and replan not in order[: index + 1]:
                 raise ValueError(
-                    f"stages[{stage.key}].exception_gate.replan_stage "
-                    f"'{stage.exception_gate.replan_stage}' must be an earlier stage"
+                    f"stages[{stage.key}].exception_gate.replan_stage '{replan}' must be this "
+                    "stage or an earlier one"
                 )
+            if replan is not None and replan != stage.key and self.stage(replan).repeat:
+                raise ValueError(
+                    f"stages[{stage.key}].exception_gate.replan_stage '{replan}' is a repeated "
+                    "stage: which of its repetitions would be re-planned?"
+                )
+            if stage.repeat:
+                clash = [k for k in order if k.removeprefix(f"{stage.key}-").isdigit()]
+                if clash:
+                    raise ValueError(
+                        f"stage key '{clash[0]}' would clash with the repetitions of "
+                        f"repeated stage '{stage.key}' ({stage.key}-1, {stage.key}-2, ...)"
+                    )
+        self._check_tailoring()
         return self
+
+    def _check_tailoring(self) -> None:
+        stages = {s.key for s in self.stages}
+        written = {d.key for s in self.stages for d in s.documents}
+        evidence = {
+            c.evidence.removeprefix("document:"): c.key
+            for g in self.gates
+            for c in (*g.must_meet, *g.should_meet)
+            if c.evidence and c.evidence.startswith("document:")
+        }
+        criteria = {c.key for g in self.gates for c in (*g.must_meet, *g.should_meet)}
+        for rule in self.tailoring:
+            where = f"tailoring[{rule.key}]"
+            for added in rule.add_documents:
+                if added.stage not in stages:
+                    raise ValueError(f"{where}.add_documents: no stage '{added.stage}'")
+            for key in rule.drop_documents:
+                if key not in written:
+                    raise ValueError(f"{where}.drop_documents: no stage writes '{key}'")
+                if key in evidence and evidence[key] not in rule.drop_criteria:
+                    raise ValueError(
+                        f"{where}.drop_documents: '{key}' is the evidence of criterion "
+                        f"'{evidence[key]}'; drop that criterion too"
+                    )
+            for key in rule.drop_criteria:
+                if key not in criteria:
+                    raise ValueError(f"{where}.drop_criteria: no gate has criterion '{key}'")
+
+    @property
+    def gates(self) -> list[Gate]:
+        """Every gate: each stage's own, then its exception gate if it has one."""
+        return [g for s in self.stages for g in (s.gate, s.exception_gate) if g]
 
     @property
     def escalation_addresses(self) -> tuple[str, ...]:
@@ -275,11 +497,26 @@ class Lifecycle(_Strict):
 
     @property
     def approver_roles(self) -> set[str]:
-        gates = [g for s in self.stages for g in (s.gate, s.exception_gate) if g]
-        return {role for gate in gates for role in gate.approvers}
+        return {role for gate in self.gates for role in gate.approvers}
+
+    @property
+    def repeated_stages(self) -> list[Stage]:
+        return [s for s in self.stages if s.repeat]
 
     def stage(self, key: str) -> Stage:
         return next(s for s in self.stages if s.key == key)
+
+    def expanded(self, repetitions: Mapping[str, Sequence[Repetition]]) -> "Lifecycle":
+        """The lifecycle with each repeated stage replaced by one stage per item of its
+        source, in order; the caller has checked that each source has min to max items."""
+        stages: list[Stage] = []
+        for stage in self.stages:
+            if stage.repeat is None:
+                stages.append(stage)
+                continue
+            items = repetitions[stage.repeat.for_each or ""]
+            stages += [stage.repeated(n, items) for n in range(1, len(items) + 1)]
+        return self.model_copy(update={"stages": tuple(stages)})
 
     def tailored_for(self, tier: Tier) -> "Lifecycle":
         """The lifecycle as a project of this tier runs it: documents it does not need dropped."""

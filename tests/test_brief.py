@@ -16,7 +16,18 @@ def test_the_example_brief_loads_with_every_public_key():
         "sponsor": ["dana.reyes@example.com"],
         "pmo": ["pmo@example.com"],
         "gatekeepers": ["pmo@example.com", "lee.park@example.com"],
+        "executive": ["dana.reyes@example.com"],
+        "senior-user": ["lee.park@example.com"],
+        "senior-supplier": ["priya.natarajan@example.com"],
+        "project-owner": ["dana.reyes@example.com"],
+        "steering-committee": ["dana.reyes@example.com", "lee.park@example.com", "pmo@example.com"],
+        "product-owner": ["lee.park@example.com"],
     }
+    assert brief.category == "grow"
+    assert [r.name for r in brief.repetitions["releases"]] == [
+        "Order tracking",
+        "Invoices and tickets",
+    ]
     assert {
         "key",
         "name",

@@ -16,8 +16,14 @@ from tests.factories import lifecycle_data, write_lifecycle
 pytestmark = pytest.mark.unit
 
 
-def test_the_library_holds_both_lifecycles_and_each_validates():
-    assert {"pmbok-waterfall", "stage-gate"} <= set(available_lifecycles())
+def test_the_library_holds_five_lifecycles_and_each_validates():
+    assert set(available_lifecycles()) == {
+        "hybrid-agile",
+        "pm2",
+        "pmbok-waterfall",
+        "prince2",
+        "stage-gate",
+    }
     assert [loaded.lifecycle.name for loaded in validate_library()] == available_lifecycles()
 
 
@@ -75,7 +81,8 @@ def test_unknown_lifecycle_names_the_known_ones():
     with pytest.raises(LifecycleError) as error:
         load_lifecycle("prince3")
     assert str(error.value) == (
-        "lifecycle: unknown lifecycle 'prince3' (known: pmbok-waterfall, stage-gate)"
+        "lifecycle: unknown lifecycle 'prince3' "
+        "(known: hybrid-agile, pm2, pmbok-waterfall, prince2, stage-gate)"
     )
 
 
@@ -198,7 +205,9 @@ def test_reporting_tolerances_and_the_exception_gate_are_checked_naming_the_fiel
         "stages[execution].tolerances.cost_percent: Input should be greater than or equal to 0"
     )
     assert "needs tolerances and an exception_gate" in broken(tmp_path, no_tolerances)
-    assert "replan_stage 'closure' must be an earlier stage" in broken(tmp_path, later_replan)
+    assert "replan_stage 'closure' must be this stage or an earlier one" in broken(
+        tmp_path, later_replan
+    )
     assert broken(tmp_path, rag_share) == "rag.amber_share: Input should be less than 1"
 
 
