@@ -1,10 +1,11 @@
 """`project-lifecycle`: one project, from initiation to closure, as its lifecycle says.
 
 The flow reads like the lifecycle: for each stage, do the work, write the documents, hold
-the gate. Which stages, documents and gates there are is data from the process library.
+the gate. Which stages, documents and gates there are is data from the process library,
+pinned on the project when it starts; which stage comes next is read from the project's
+record, so a resumed run goes straight back to where it stood and a project moved onto a
+new version (`pmo library migrate`) follows that version from its next stage attempt.
 """
-
-import dataclasses
 
 from prefect import flow, get_client
 from prefect.runtime import flow_run
@@ -12,11 +13,17 @@ from prefect.runtime import flow_run
 from flows.gate import hold_gate
 from flows.reporting import follow_status
 from pmo.brief import ProjectBrief
-from process_library.loader import LoadedLifecycle, load_lifecycle
+from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 from tasks.documents import render_document
 from tasks.gates import Verdict, recall_verdict
-from tasks.projects import finish_project, perform_activity, register_project, start_stage
+from tasks.projects import (
+    finish_project,
+    next_stage,
+    perform_activity,
+    register_project,
+    start_stage,
+)
 
 
 def lifecycle_run_name() -> str:
@@ -27,9 +34,9 @@ def lifecycle_run_name() -> str:
     return f"{key} · {parameters.get('lifecycle', 'pmbok-waterfall')}"
 
 
-def label_run(brief: ProjectBrief, lifecycle: LoadedLifecycle) -> None:
+def label_run(brief: ProjectBrief, lifecycle: str) -> None:
     """Tag the run by project, lifecycle and tier, whoever started it (UI, CLI, script)."""
-    tags = {f"project:{brief.key}", f"lifecycle:{lifecycle.lifecycle.name}", f"tier:{brief.tier}"}
+    tags = {f"project:{brief.key}", f"lifecycle:{lifecycle}", f"tier:{brief.tier}"}
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run.get_id())
         if not tags <= set(run.tags):
@@ -43,7 +50,7 @@ def run_stage(
     documents, hold its gate."""
     if (verdict := recall_verdict(brief, stage, attempt)) is not None:
         return verdict
-    stage_run_id = start_stage(brief, stage, attempt)
+    stage_run_id = start_stage(brief, lifecycle, stage, attempt)
     for activity in stage.activities:
         perform_activity(stage_run_id, activity)
     if stage.reporting and (
@@ -62,29 +69,16 @@ def project_lifecycle(brief: ProjectBrief, lifecycle: str = "pmbok-waterfall") -
     """Run a project through the PMO lifecycle, stopping at every stage gate until its
     approvers decide Go, Kill, Hold or Recycle. Documents land in Prefect (artifacts),
     on disk (.docx) and in the store."""
-    loaded = load_lifecycle(lifecycle)
-    tailored = dataclasses.replace(loaded, lifecycle=loaded.lifecycle.tailored_for(brief.tier))
-    brief.check_against(tailored.lifecycle)
-    label_run(brief, tailored)
-    register_project(brief, tailored)
-    stages = tailored.lifecycle.stages
-    attempts: dict[str, int] = {}
-    index = 0
-    while index < len(stages):
-        stage = stages[index]
-        attempt = attempts[stage.key] = attempts.get(stage.key, 0) + 1
-        verdict = run_stage(brief, tailored, stage, attempt)
-        if verdict.outcome == "recycle":
-            # an exception gate's recycle re-plans: back to that stage, then on from there
-            if verdict.replan_stage:
-                index = next(i for i, s in enumerate(stages) if s.key == verdict.replan_stage)
-            continue
+    label_run(brief, register_project(brief, lifecycle))
+    while (step := next_stage(brief)) is not None:
+        verdict = run_stage(brief, step.lifecycle, step.stage, step.attempt)
         if verdict.outcome == "kill":
-            for key in tailored.lifecycle.cancellation_documents:
-                render_document(brief, tailored, stage, attempt, key)
-            reason = f"Killed at gate '{verdict.gate_name or stage.gate.name}': {verdict.reason}"
-            status = finish_project(brief, "cancelled", reason)
-            return {"project": brief.key, "status": status, "stopped_at": stage.key}
-        index += 1
+            for key in step.lifecycle.lifecycle.cancellation_documents:
+                render_document(brief, step.lifecycle, step.stage, step.attempt, key)
+            gate_name = verdict.gate_name or step.stage.gate.name
+            status = finish_project(
+                brief, "cancelled", f"Killed at gate '{gate_name}': {verdict.reason}"
+            )
+            return {"project": brief.key, "status": status, "stopped_at": step.stage.key}
     status = finish_project(brief, "closed", "All gates passed")
     return {"project": brief.key, "status": status, "stopped_at": None}

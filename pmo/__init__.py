@@ -7,6 +7,8 @@ run downwards (each package may use those listed after it, never one before it):
 - `documents`: every document written: what it shows, its charts, Word, its versions.
 - `audit`: the PMO's audit: checklists from evidence, bypassed gates, KPIs, run history.
 - `gates`: stage gates: who may answer, codes, quorum, their mail, SLA, events, criteria.
+- `methodology`: the process library applied to projects: a project's lifecycle (tailored,
+  repeated stages expanded, pinned), where it goes next, library versions, migrations.
 - `control`: monitoring and controlling: status updates, earned value, RAG, status reports.
 - `mail`, `templating`: the one way to send a message and to render a template.
 - `store`: the SQL store (SQLAlchemy, Alembic migrations) and its audit ledger.

@@ -17,6 +17,7 @@ LAYERS = [
     {"pmo.templating"},
     {"pmo.mail"},
     {"pmo.control"},
+    {"pmo.methodology"},
     {"pmo.gates"},
     {"pmo.audit"},
     {"pmo.documents"},

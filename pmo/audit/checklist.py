@@ -3,13 +3,13 @@
 A question the record cannot answer is left for the auditor (answer None), never guessed.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pmo.brief import ProjectBrief
 from process_library.checklist import Area, Checklist, FindingType, Question
-from process_library.schema import DOCUMENT_TITLES, Lifecycle
+from process_library.schema import DOCUMENT_TITLES, Lifecycle, Stage
 
 Answer = Literal["Yes", "No", "N/A"]
 
@@ -19,7 +19,7 @@ class Evidence:
     """What an audit may look at: the brief, the lifecycle and the project's record."""
 
     brief: ProjectBrief
-    lifecycle: Lifecycle
+    lifecycle: Lifecycle  # the version pinned last
     documents: Sequence  # rows of the documents table (DocumentRecord columns), oldest first
     # pmo.audit.records' DecisionLine and StageLine (typed loosely: that module imports this one)
     decisions: Sequence  # oldest first
@@ -30,6 +30,14 @@ class Evidence:
     bypasses: Sequence | None = None  # pmo.bypass.Bypass of the project's lifecycle run
     gate_rounds: Sequence | None = None  # pmo.kpis.GateRound per gate
     document_problems: Sequence[str] | None = None  # a missing or altered document file each
+    # Every version the project ran under, by version (None: rows older than versions); a
+    # stage that ran is judged by its own, a stage still ahead by the latest.
+    versions: Mapping[str | None, Lifecycle] = field(default_factory=dict)
+
+    def ran_under(self, line) -> Stage | None:
+        """The definition a stage attempt (a StageLine) ran under, if it is known."""
+        lifecycle = self.versions.get(line.lifecycle_version, self.lifecycle)
+        return next((s for s in lifecycle.stages if s.key == line.stage_key), None)
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,16 @@ def _document_on_record(key: str, evidence: Evidence) -> Result:
         return "Yes", f"{latest.title} v{latest.version} on record (sha256 {latest.sha256[:12]}…)"
     lifecycle = evidence.lifecycle
     stages = [s for s in lifecycle.stages if any(d.key == key for d in s.documents)]
-    if not stages and key not in lifecycle.cancellation_documents:
+    ran = [evidence.ran_under(line) for line in evidence.history]
+    due = [s for s in ran if s is not None and any(d.key == key for d in s.documents)]
+    if not stages and not due and key not in lifecycle.cancellation_documents:
         return "N/A", f"The lifecycle does not call for a {title.lower()} at this tier"
     reached = {line.stage for line in evidence.history}
     killed = any(line.status == "killed" for line in evidence.history)
-    if not any(s.name in reached for s in stages) and not (
-        killed and key in lifecycle.cancellation_documents
+    if (
+        not due
+        and not any(s.name in reached for s in stages)
+        and not (killed and key in lifecycle.cancellation_documents)
     ):
         stage = stages[0].name if stages else "closure"
         return "N/A", f"Not due yet: the {title.lower()} belongs to {stage}, not reached"
@@ -101,9 +113,12 @@ def _brief_field(name: str, evidence: Evidence) -> Result:
 
 
 def _first_gate_approved(evidence: Evidence) -> Result:
-    first = evidence.lifecycle.stages[0].gate.name
+    # the first stage as it ran (a project moved onto another version later keeps it)
+    opening = evidence.ran_under(evidence.history[0]) if evidence.history else None
+    opening = opening or evidence.lifecycle.stages[0]
+    first = opening.gate.name
     goes = [d for d in evidence.decisions if d.gate == first and d.decision == "go"]
-    later = [h for h in evidence.history if h.stage != evidence.lifecycle.stages[0].name]
+    later = [h for h in evidence.history if h.stage != opening.name]
     if goes:
         approved = max(d.decided_at for d in goes)
         early = [h for h in later if h.started_at < approved]

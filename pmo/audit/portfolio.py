@@ -192,6 +192,7 @@ def _audit_project(
         bypasses=bypasses if run is not None else None,
         gate_rounds=rounds,
         document_problems=files,
+        versions=record.versions,
     )
     areas = answer_checklist(checklist, evidence)
     findings = [

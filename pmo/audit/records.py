@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, defer
 
 from pmo.audit.bypass import RunReason
 from pmo.gates.answers import FORM, POLICY
+from pmo.store.lifecycles import parsed
 from pmo.store.models import (
     ApprovalCode,
     DocumentRecord,
@@ -24,6 +25,7 @@ from pmo.store.models import (
     Gate,
     GateDecision,
     Project,
+    ProjectLifecycle,
     StageRun,
     StatusUpdateRecord,
 )
@@ -45,6 +47,9 @@ class StageLine:
     rounds: int
     gate_opened_at: datetime | None
     gate_decided_at: datetime | None
+    stage_key: str = ""
+    stage_run_id: int | None = None
+    lifecycle_version: str | None = None  # the version it ran under (None: the first)
 
     @property
     def gate_days(self) -> float | None:
@@ -93,7 +98,9 @@ class ProjectRecord:
     """Everything the store holds on one project that an audit looks at."""
 
     project: Project
-    lifecycle: Lifecycle
+    lifecycle: Lifecycle  # the version pinned last
+    # Every version the project ran under, by version; a stage is read by its own.
+    versions: dict[str | None, Lifecycle] = field(default_factory=dict)
     # Rows of each table with its columns as attributes (read as plain rows, not ORM
     # objects: a portfolio has hundreds of thousands of them).
     stage_runs: list[Row] = field(default_factory=list)
@@ -112,9 +119,14 @@ class ProjectRecord:
     def refused_answers(self) -> int:
         return sum(not d.accepted for d in self.decisions)
 
+    def lifecycle_of(self, stage_run: StageRun) -> Lifecycle:
+        """The lifecycle version a stage attempt ran under (a migration moves the next)."""
+        return self.versions.get(stage_run.lifecycle_version, self.lifecycle)
+
     def gate_definition(self, gate: Gate) -> GateDefinition | None:
-        stage_key = self._stage_runs_by_id[gate.stage_run_id].stage_key
-        for stage in self.lifecycle.stages:
+        stage_run = self._stage_runs_by_id[gate.stage_run_id]
+        stage_key = stage_run.stage_key
+        for stage in self.lifecycle_of(stage_run).stages:
             if stage.key != stage_key:
                 continue
             for definition in (stage.gate, stage.exception_gate):
@@ -133,11 +145,10 @@ class ProjectRecord:
     def decision_lines(self) -> list[DecisionLine]:
         """Every accepted decision, oldest first, as the dossier shows them."""
         stage_runs = self._stage_runs_by_id
-        stage_names = {s.key: s.name for s in self.lifecycle.stages}
         gates = {g.id: g for g in self.gates}
         return [
             DecisionLine(
-                stage=stage_names.get(stage_runs[gates[d.gate_id].stage_run_id].stage_key, ""),
+                stage=stage_runs[gates[d.gate_id].stage_run_id].stage_name,
                 gate=gates[d.gate_id].gate_name,
                 attempt=stage_runs[gates[d.gate_id].stage_run_id].attempt,
                 approver=d.approver_email,
@@ -166,6 +177,9 @@ class ProjectRecord:
                 rounds=gate.round if gate else 0,
                 gate_opened_at=gate.opened_at if gate else None,
                 gate_decided_at=gate.decided_at if gate else None,
+                stage_key=sr.stage_key,
+                stage_run_id=sr.id,
+                lifecycle_version=sr.lifecycle_version,
             )
             for sr in self.stage_runs
         ]
@@ -246,8 +260,7 @@ def load_records(
     projects = list(session.scalars(query))
     if not projects:
         return []
-    lifecycles = _pinned_lifecycles(session, projects)
-    records = {p.id: ProjectRecord(p, lifecycles[(p.lifecycle_version, p.tier)]) for p in projects}
+    records = {p.id: _record(p, versions) for p, versions in _pinned_lifecycles(session, projects)}
     ids = list(records)
     for row in _rows(session, StageRun, StageRun.project_id, ids, StageRun.id):
         records[row.project_id].stage_runs.append(row)
@@ -277,17 +290,55 @@ def load_records(
 
 def _pinned_lifecycles(
     session: Session, projects: list[Project]
-) -> dict[tuple[str, str], Lifecycle]:
-    """Each (lifecycle version, tier) read and validated once, however many projects use it."""
-    pinned: dict[tuple[str, str], Lifecycle] = {}
+) -> list[tuple[Project, dict[str | None, Lifecycle]]]:
+    """Each project with every lifecycle version it ran under, oldest first. A definition
+    is read and validated once however many projects share it (by its digest); a project
+    started before versions were kept has its one, read once per (version, tier)."""
+    by_project: dict[int, list[Row]] = {}
+    ids = [p.id for p in projects]
+    pins = _chunked(
+        session,
+        select(
+            ProjectLifecycle.project_id,
+            ProjectLifecycle.seq,
+            ProjectLifecycle.version,
+            ProjectLifecycle.digest,
+            ProjectLifecycle.id,
+        ),
+        ProjectLifecycle.project_id,
+        ids,
+    )
+    for row in sorted(pins, key=lambda r: (r.project_id, r.seq)):
+        by_project.setdefault(row.project_id, []).append(row)
+    digests: dict[str, Lifecycle] = {}
+    legacy: dict[tuple[str, str], Lifecycle] = {}
+    found = []
     for project in projects:
-        pin = (project.lifecycle_version, project.tier)
-        if pin not in pinned:
-            definition = session.scalar(
-                select(Project.lifecycle_definition).where(Project.id == project.id)
-            )
-            pinned[pin] = Lifecycle.model_validate(definition)
-    return pinned
+        versions: dict[str | None, Lifecycle] = {}
+        for pin in by_project.get(project.id, []):
+            if pin.digest not in digests:
+                definition = session.scalar(
+                    select(ProjectLifecycle.definition).where(ProjectLifecycle.id == pin.id)
+                )
+                digests[pin.digest] = parsed(pin.digest, definition)
+            versions[pin.version] = digests[pin.digest]
+        if not versions:
+            key = (project.lifecycle_version, project.tier)
+            if key not in legacy:
+                definition = session.scalar(
+                    select(Project.lifecycle_definition).where(Project.id == project.id)
+                )
+                legacy[key] = Lifecycle.model_validate(definition)
+            versions[project.lifecycle_version] = legacy[key]
+        found.append((project, versions))
+    return found
+
+
+def _record(project: Project, versions: dict[str | None, Lifecycle]) -> ProjectRecord:
+    current = versions[project.lifecycle_version]
+    # stage runs from before versions were kept name none: they ran under the first
+    first = next(iter(versions.values()))
+    return ProjectRecord(project, current, {**versions, None: first})
 
 
 CHUNK = 5000  # ids per IN (...) list: PostgreSQL and SQLite both take this many parameters

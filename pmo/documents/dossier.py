@@ -15,12 +15,15 @@ from pmo.brief import ProjectBrief
 from pmo.control import analysis
 from pmo.documents.charts import Charts
 from pmo.documents.communication import communication_plan, engaged_stakeholders
+from pmo.methodology.project import project_facts
+from pmo.store.lifecycles import pin_of, pins
 from pmo.store.models import Project, utcnow
 from pmo.store.reporting import status_lines
 from process_library.checklist import load_checklist
 from process_library.communication import load_communication_policy
 from process_library.loader import LoadedLifecycle
-from process_library.schema import DOCUMENT_TITLES, Stage
+from process_library.schema import DOCUMENT_TITLES, Lifecycle, Stage
+from process_library.tailoring import TailoringNote, load_categories
 
 
 def build_dossier(
@@ -54,8 +57,17 @@ def build_dossier(
         decisions=decisions,
         history=history,
         refused_answers=record.refused_answers,
+        versions=record.versions,
     )
     updates = status_lines(session, project=project)
+    versions = pins(session, project=project)
+    in_force = pin_of(versions, lifecycle.version)
+    this_attempt = [
+        line
+        for line in history
+        if line.stage == stage.name and line.attempt == attempt and line.stage_run_id
+    ]
+    stage_run_id = this_attempt[0].stage_run_id if this_attempt else None
     return {
         "brief": brief,
         "project": project,
@@ -79,6 +91,22 @@ def build_dossier(
         "duration_days": analysis.duration_days(brief),
         # Accepted status updates with their earned value and RAG, oldest first.
         "status_updates": [StatusLine(update, snapshot) for update, snapshot in updates],
+        # ... and those of this stage attempt only (an end stage report's).
+        "stage_updates": [
+            StatusLine(update, snapshot)
+            for update, snapshot in updates
+            if update.stage_run_id == stage_run_id
+        ],
+        "stage_documents_so_far": [d for d in documents if d.stage_run_id == stage_run_id],
+        # What tailoring changed for this project, and why; the facts it looked at.
+        "facts": project_facts(brief),
+        "category": next(
+            (c for c in load_categories().categories if c.key == brief.category), None
+        ),
+        "tailoring": [TailoringNote.model_validate(note) for note in in_force.tailoring],
+        "lifecycle_versions": versions,
+        "next_stage": _next_stage(lifecycle.lifecycle, stage),
+        "roles": _roles(brief, lifecycle.lifecycle),
         "audit": answer_checklist(load_checklist(lifecycle.lifecycle.audit_checklist), evidence),
         "charts": Charts(
             charts_at.parent,
@@ -92,6 +120,25 @@ def build_dossier(
         ),
         **(extra or {}),
     }
+
+
+def _next_stage(lifecycle: Lifecycle, stage: Stage) -> Stage | None:
+    """The stage after `stage` in the lifecycle's order; None after the last."""
+    keys = [s.key for s in lifecycle.stages]
+    index = keys.index(stage.key) if stage.key in keys else len(keys)
+    return lifecycle.stages[index + 1] if index + 1 < len(keys) else None
+
+
+def _roles(brief: ProjectBrief, lifecycle: Lifecycle) -> list[tuple[str, list[str], list[str]]]:
+    """Each approver role the lifecycle's gates name: who fills it, and the gates it decides."""
+    return [
+        (
+            role,
+            brief.approvers.get(role, []),
+            [g.name for g in lifecycle.gates if role in g.approvers],
+        )
+        for role in sorted(lifecycle.approver_roles)
+    ]
 
 
 def _conditions(decisions: list[DecisionLine]) -> list[DecisionLine]:

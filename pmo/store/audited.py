@@ -56,7 +56,14 @@ AUDITED: dict[str, Audited] = {
     ),
     "stage_runs": Audited(
         "stage run",
-        "project_id stage_key stage_name attempt status started_at finished_at",
+        "project_id stage_key stage_name attempt status started_at finished_at lifecycle_version",
+        "project_id projects",
+    ),
+    # Which methodology governed the project when, and who moved it onto another version.
+    "project_lifecycles": Audited(
+        "pinned lifecycle",
+        "project_id seq lifecycle version digest definition tailoring mapping entry_stage "
+        "pinned_by reason pinned_at",
         "project_id projects",
     ),
     # Not waiting_key and waits: where the run waits, which says nothing of the decision.

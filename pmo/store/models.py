@@ -99,8 +99,38 @@ class StageRun(Base):
     # and how many times it has waited, so that every wait has a key of its own.
     waiting_key: Mapped[str | None] = mapped_column(String(120))
     waits: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The lifecycle version the attempt runs under, from start to gate decision (a
+    # `project_lifecycles` row of the project); None on rows older than migration 0008.
+    lifecycle_version: Mapped[str | None] = mapped_column(String(64))
 
     project: Mapped[Project] = relationship(back_populates="stage_runs", lazy="raise")
+
+
+class ProjectLifecycle(Base):
+    """A lifecycle version pinned on a project: the first when it started, then one per
+    migration onto another version (who moved it, why, and how its keys map). `definition`
+    is the lifecycle as this project runs it (tailored, repeated stages expanded);
+    `tailoring` says what was tailored and why."""
+
+    __tablename__ = "project_lifecycles"
+    __table_args__ = (UniqueConstraint("project_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    seq: Mapped[int]
+    lifecycle: Mapped[str] = mapped_column(String(60))
+    version: Mapped[str] = mapped_column(String(64))
+    # sha256 of the definition's canonical JSON: one parse serves every project that shares it.
+    digest: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tailoring: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Old stage or gate key -> its counterpart in this version (migrations only).
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The stage of this version the project stood in when it was pinned (migrations only).
+    entry_stage: Mapped[str | None] = mapped_column(String(60))
+    pinned_by: Mapped[str | None] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    pinned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ActivityRecord(Base):

@@ -4,13 +4,16 @@ Each `ensure_*` finds the row its natural key names or creates it, so a flow tha
 again from the top after a resume writes nothing twice.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
 from pmo.errors import BriefError
+from pmo.store.lifecycles import add_pin
 from pmo.store.models import (
     ActivityRecord,
     ApprovalCode,
@@ -26,9 +29,15 @@ from process_library.schema import Stage
 
 
 def ensure_project(
-    session: Session, *, brief: ProjectBrief, lifecycle: LoadedLifecycle, flow_run_id: str | None
+    session: Session,
+    *,
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    flow_run_id: str | None,
+    tailoring: Sequence[Mapping[str, Any]] = (),
 ) -> Project:
-    """The project's row, pinned to this lifecycle version; one project key, one lifecycle run."""
+    """The project's row, pinned to this lifecycle version (as the project runs it, with
+    what was tailored and why); one project key, one lifecycle run."""
     project = session.scalar(select(Project).where(Project.key == brief.key))
     if project is not None:
         if project.flow_run_id != flow_run_id:
@@ -53,6 +62,14 @@ def ensure_project(
     )
     session.add(project)
     session.flush()
+    add_pin(
+        session,
+        project=project,
+        lifecycle=lifecycle.lifecycle,
+        version=lifecycle.version,
+        tailoring=tailoring,
+        reason="The project started on it.",
+    )
     return project
 
 
@@ -60,7 +77,10 @@ def get_project(session: Session, *, key: str) -> Project | None:
     return session.scalar(select(Project).where(Project.key == key))
 
 
-def ensure_stage_run(session: Session, *, project: Project, stage: Stage, attempt: int) -> StageRun:
+def ensure_stage_run(
+    session: Session, *, project: Project, stage: Stage, attempt: int, version: str | None = None
+) -> StageRun:
+    """The stage attempt's row; a new one runs under `version` (default: the project's)."""
     stage_run = session.scalar(
         select(StageRun).where(
             StageRun.project_id == project.id,
@@ -70,7 +90,11 @@ def ensure_stage_run(session: Session, *, project: Project, stage: Stage, attemp
     )
     if stage_run is None:
         stage_run = StageRun(
-            project_id=project.id, stage_key=stage.key, stage_name=stage.name, attempt=attempt
+            project_id=project.id,
+            stage_key=stage.key,
+            stage_name=stage.name,
+            attempt=attempt,
+            lifecycle_version=version or project.lifecycle_version,
         )
         session.add(stage_run)
         session.flush()

@@ -65,6 +65,8 @@ class Line:
     stage: str = "Initiation"
     started_at: datetime = datetime(2027, 2, 1, tzinfo=UTC)
     status: str = "at-gate"
+    stage_key: str = ""  # as the audit's StageLine: the key and the version it ran under
+    lifecycle_version: str | None = None
 
 
 EMPTY = Evidence(
@@ -114,6 +116,30 @@ def test_a_document_of_a_stage_not_reached_is_not_due_unless_the_project_was_kil
 def test_a_document_the_tailored_lifecycle_does_not_call_for_is_not_applicable():
     small = replace(EMPTY, lifecycle=LIFECYCLE.tailored_for("small"))
     assert answer_question(question("document:status-report"), small).answer == "N/A"
+
+
+def test_a_stage_is_judged_by_the_version_it_ran_under():
+    # Initiation ran under version 1, which called for a RAID log; version 2 (pinned since,
+    # by `pmo library migrate`) no longer does: the missing log is still a finding.
+    version_2 = LIFECYCLE.model_copy(
+        update={
+            "stages": (
+                LIFECYCLE.stages[0].model_copy(
+                    update={"documents": LIFECYCLE.stages[0].documents[:1]}
+                ),
+                *LIFECYCLE.stages[1:],
+            )
+        }
+    )
+    ran = Line("Charter approval", 1, "go", stage_key="initiation", lifecycle_version="v1")
+    moved = replace(
+        EMPTY, lifecycle=version_2, versions={"v1": LIFECYCLE, "v2": version_2}, history=[ran]
+    )
+    raid = answer_question(question("document:raid-log"), moved)
+    assert (raid.answer, raid.comment) == ("No", "No raid log is on record")
+    # read by the latest version alone, the log would not be due at Initiation
+    latest_only = replace(moved, versions={}, history=[replace(ran, stage_key="")])
+    assert answer_question(question("document:raid-log"), latest_only).answer == "N/A"
 
 
 def test_questions_without_a_check_are_left_for_the_auditor():

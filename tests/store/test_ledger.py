@@ -100,6 +100,7 @@ def test_a_projects_writes_chain_up_and_verify_clean(store_url):
     assert [e.prev_hash for e in chain] == [GENESIS] + [e.hash for e in chain[:-1]]
     assert {e.table_name for e in chain} == {
         "projects",
+        "project_lifecycles",
         "stage_runs",
         "gates",
         "gate_decisions",
