@@ -33,7 +33,7 @@ from pmo.limits import (
     OptionalLine,
     Paragraph,
 )
-from process_library.loader import describe_validation_error, load_lifecycle, read_yaml
+from process_library.loader import describe_validation_error, read_yaml
 from process_library.schema import Lifecycle, Repetition, Slug, SourceName, Tier
 
 Level = Literal["low", "medium", "high"]
@@ -207,15 +207,6 @@ def load_brief(path: Path) -> ProjectBrief:
         )
     _, data = read_yaml(path, BriefError)
     return parse_brief(data, str(path))
-
-
-def load_brief_for(path: Path, lifecycle: str) -> ProjectBrief:
-    """A brief from a YAML file, checked against the lifecycle it is to run (tailored to
-    its tier): everything `pmo start` can check before it talks to Prefect."""
-    brief = load_brief(path)
-    tailored = load_lifecycle(lifecycle).lifecycle.tailored_for(brief.tier)
-    brief.check_against(tailored, source=str(path))
-    return brief
 
 
 EXAMPLE_BRIEF = Path(__file__).parent / "examples" / "apollo.yaml"

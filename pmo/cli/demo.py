@@ -21,7 +21,8 @@ def demo(
 ) -> None:
     """Run a project from initiation to closure on a temporary local Prefect server,
     answering every gate as its approvers would, and write every document to OUT."""
-    from pmo.brief import EXAMPLE_BRIEF, load_brief_for
+    from pmo.brief import EXAMPLE_BRIEF
+    from pmo.methodology.project import load_brief_for
 
     # A bad brief is refused before Prefect is imported, which alone takes seconds.
     load_brief_for(brief or EXAMPLE_BRIEF, lifecycle)

@@ -15,7 +15,7 @@ def start(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Start the project-lifecycle deployment for BRIEF; prints the run id and its UI link."""
-    from pmo.brief import load_brief_for
+    from pmo.methodology.project import load_brief_for
 
     # A bad brief is refused before Prefect is imported, which alone takes seconds.
     load_brief_for(brief, lifecycle)

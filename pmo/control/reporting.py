@@ -27,6 +27,7 @@ from pmo.control.updates import (
 )
 from pmo.errors import StatusRefused
 from pmo.mail import compose_message, send_once
+from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import EvmSnapshot, Project, StageRun, StatusUpdateRecord
 from pmo.store.records import gate_decisions
 from pmo.store.reporting import (
@@ -95,7 +96,7 @@ def judge_update(
     progress = check_update(
         update, brief=brief, previous=state.progress, previous_as_of=state.as_of
     )
-    lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
+    lifecycle = lifecycle_for(session, stage_run=stage_run)
     assessment = assess(
         update,
         brief=brief,

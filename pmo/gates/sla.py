@@ -24,6 +24,7 @@ from pmo.gates.answers import (
 )
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import GateSite
+from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gates
 from pmo.store.reporting import reporting_stage_runs, status_updates
@@ -57,7 +58,7 @@ def check_gate_slas(session: Session, *, now: datetime) -> list[SlaAction]:
     for project, stage_run, gate in open_gates(session):
         if gate.status != "open":
             continue  # a gate on hold waits at no cost until a new decision
-        lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
+        lifecycle = lifecycle_for(session, stage_run=stage_run)
         stage = gate_stage(lifecycle, stage_run, gate)
         actions += _check_gate(session, project, stage_run, gate, lifecycle, stage, now)
     return actions
@@ -166,7 +167,7 @@ def check_status_updates(session: Session, *, now: datetime) -> list[StatusRemin
     reminders sent now."""
     reminders = []
     for project, stage_run in reporting_stage_runs(session):
-        lifecycle = Lifecycle.model_validate(project.lifecycle_definition)
+        lifecycle = lifecycle_for(session, stage_run=stage_run)
         reporting = lifecycle.stage(stage_run.stage_key).reporting
         if reporting is None:
             continue

@@ -8,11 +8,12 @@ brief (every gate role has people). The flow pins the result when the project st
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
-from pmo.brief import ProjectBrief
+from pmo.brief import ProjectBrief, load_brief
 from pmo.control.analysis import rated_risks
 from pmo.errors import BriefError
-from process_library.loader import LoadedLifecycle
+from process_library.loader import LoadedLifecycle, load_lifecycle
 from process_library.tailoring import ProjectFacts, TailoringNote, load_categories, tailor
 
 
@@ -64,3 +65,12 @@ def prepare_lifecycle(
     expanded = tailored.expanded(brief.repetitions)
     brief.check_against(expanded, source)
     return PreparedLifecycle(dataclasses.replace(loaded, lifecycle=expanded), notes)
+
+
+def load_brief_for(path: Path, lifecycle: str) -> ProjectBrief:
+    """A brief from a YAML file, checked against the lifecycle it is to run as that
+    project would run it: everything `pmo start` and `pmo demo` can check before they
+    talk to Prefect (its roles, its category, the items its repeated stages need)."""
+    brief = load_brief(path)
+    prepare_lifecycle(brief, load_lifecycle(lifecycle), source=str(path))
+    return brief

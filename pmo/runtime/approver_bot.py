@@ -23,10 +23,10 @@ from pmo.gates.answers import gate_stage, waiting_approvers
 from pmo.gates.rules import Answer
 from pmo.mail import read_outbox
 from pmo.store import session_scope
+from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import StageRun
 from pmo.store.records import gate_for_run, project_for_run
 from pmo.store.reporting import latest_stage_run, status_updates
-from process_library.schema import Lifecycle
 
 CODE_LINE = re.compile(r"^Approval code: (\S+)\s*$", re.MULTILINE)
 
@@ -43,6 +43,7 @@ class GateTurn:
     round: int
     approver: str
     code: str
+    kind: str = "stage"  # or "exception": a gate a tolerance breach opened
 
 
 # Chooses (decision, comment, conditions) for an approver at a gate.
@@ -101,15 +102,16 @@ def code_from_outbox(gate_ref: str, approver: str, mailbox: Mailbox = read_outbo
     return code
 
 
-def next_turn(run_id: str, lifecycle: Lifecycle, mailbox: Mailbox = read_outbox) -> GateTurn | None:
-    """Who should answer next at the gate this run waits at, with their mailed code."""
+def next_turn(run_id: str, mailbox: Mailbox = read_outbox) -> GateTurn | None:
+    """Who should answer next at the gate this run waits at, with their mailed code; the
+    gate's rules are those of the lifecycle version its stage runs under."""
     with session_scope() as session:
         found = gate_for_run(session, flow_run_id=run_id)
         if found is None:
             return None
         project, stage_run, gate = found
         brief = ProjectBrief.model_validate(project.brief)
-        stage = gate_stage(lifecycle, stage_run, gate)
+        stage = gate_stage(lifecycle_for(session, stage_run=stage_run), stage_run, gate)
         waiting = waiting_approvers(session, gate=gate, definition=stage.gate, brief=brief)
         attempt = session.get(StageRun, gate.stage_run_id).attempt
     for approver in waiting:
@@ -117,7 +119,15 @@ def next_turn(run_id: str, lifecycle: Lifecycle, mailbox: Mailbox = read_outbox)
         code = code_from_outbox(gate_ref, approver, mailbox)
         if code:
             return GateTurn(
-                run_id, project.key, stage.key, gate.gate_key, attempt, gate.round, approver, code
+                run_id,
+                project.key,
+                stage.key,
+                gate.gate_key,
+                attempt,
+                gate.round,
+                approver,
+                code,
+                gate.kind,
             )
     return None
 
@@ -127,7 +137,6 @@ class ApproverBot:
     """Answers the gates of one run in a background thread until stopped."""
 
     run_id: Callable[[], str | None]
-    lifecycle: Lifecycle
     decide: Decider = approve_everything
     report: Reporter | None = None
     mailbox: Mailbox = read_outbox
@@ -164,7 +173,7 @@ class ApproverBot:
                     continue
                 if not (run.state and run.state.is_paused()):
                     continue
-                turn = next_turn(run_id, self.lifecycle, self.mailbox)
+                turn = next_turn(run_id, self.mailbox)
                 if turn is None:
                     self._report(client, run_id)
                     continue

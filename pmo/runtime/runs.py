@@ -13,7 +13,7 @@ from prefect.exceptions import ObjectNotFound
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.waiting import wake
-from pmo.brief import ProjectBrief, load_brief_for
+from pmo.brief import ProjectBrief
 from pmo.control.reporting import record_update
 from pmo.control.updates import StatusUpdate
 from pmo.errors import (
@@ -34,9 +34,11 @@ from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import Answer
 from pmo.gates.sla import gate_due
+from pmo.methodology.project import load_brief_for
 from pmo.runtime.connection import ServerUnreachable, prefect_api
 from pmo.store import session_scope
-from pmo.store.models import EvmSnapshot, Gate, GateDecision, Project, StageRun, StatusUpdateRecord
+from pmo.store.lifecycles import lifecycle_for
+from pmo.store.models import EvmSnapshot, Gate, GateDecision, StageRun, StatusUpdateRecord
 from pmo.store.records import (
     gate_for_run,
     get_project,
@@ -91,8 +93,9 @@ class OpenGate:
     due: datetime | None
 
 
-def _pinned_lifecycle(project: Project) -> Lifecycle:
-    return Lifecycle.model_validate(project.lifecycle_definition)
+def _pinned_lifecycle(session, stage_run) -> Lifecycle:
+    """The lifecycle version the stage attempt runs under (a gate keeps its rules)."""
+    return lifecycle_for(session, stage_run=stage_run)
 
 
 def list_open_gates() -> list[OpenGate]:
@@ -101,7 +104,7 @@ def list_open_gates() -> list[OpenGate]:
     with session_scope() as session:
         for project, stage_run, gate in open_gates(session):
             brief = ProjectBrief.model_validate(project.brief)
-            stage = gate_stage(_pinned_lifecycle(project), stage_run, gate)
+            stage = gate_stage(_pinned_lifecycle(session, stage_run), stage_run, gate)
             gates.append(
                 OpenGate(
                     run_id=gate.flow_run_id or "",
@@ -165,7 +168,7 @@ def submit_answer(run_id: str, answer: Answer) -> Submitted:
     with session_scope() as session:
         project, stage_run, gate = _waiting_gate(session, run_id)
         brief = ProjectBrief.model_validate(project.brief)
-        definition = gate_stage(_pinned_lifecycle(project), stage_run, gate).gate
+        definition = gate_stage(_pinned_lifecycle(session, stage_run), stage_run, gate).gate
         recorded = record_answer(
             session,
             gate_id=gate.id,
@@ -206,7 +209,7 @@ def unlock_gate(run_id: str, by: str) -> str:
     by = _email_of_as(by)
     with session_scope() as session:
         project, stage_run, gate = _waiting_gate(session, run_id)
-        lifecycle = _pinned_lifecycle(project)
+        lifecycle = _pinned_lifecycle(session, stage_run)
         if by not in lifecycle.pmo_contacts:
             raise PmoInputError(
                 "--as", f"{by} is not a PMO contact of lifecycle '{lifecycle.name}'"
@@ -269,7 +272,7 @@ def _reporting_stage(session, run_id: str):
             f"{project.key} is not in a stage taking status updates: it is {project.status}, "
             f"{where}",
         )
-    return project, stage_run, _pinned_lifecycle(project).stage(stage_run.stage_key)
+    return project, stage_run, _pinned_lifecycle(session, stage_run).stage(stage_run.stage_key)
 
 
 def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:

@@ -14,7 +14,6 @@ from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.records import get_project, project_stage_runs
 from tests.factories import make_brief
-from tests.project_record import LIFECYCLE
 
 pytestmark = pytest.mark.integration
 
@@ -54,13 +53,10 @@ def test_a_recycle_at_the_exception_gate_replans_and_the_project_goes_on(prefect
             project = get_project(session, key=brief.key)
             return project.flow_run_id if project else None
 
-    lifecycle = LIFECYCLE.lifecycle.tailored_for(brief.tier)
     # Open (and migrate) the store here first: the bot's thread and the flow opening a new
     # store at the same instant would both run its migrations.
     assert run_id() is None
-    bot = ApproverBot(
-        run_id=run_id, lifecycle=lifecycle, decide=sponsor_replans, report=project_manager
-    ).start()
+    bot = ApproverBot(run_id=run_id, decide=sponsor_replans, report=project_manager).start()
     try:
         result = project_lifecycle(brief=brief)
     finally:

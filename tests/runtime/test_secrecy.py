@@ -82,7 +82,6 @@ def test_codes_and_passwords_appear_nowhere_but_where_they_belong(
     recyclable = [s.gate.key for s in tailored.stages if "recycle" in s.gate.decisions]
     bot = ApproverBot(
         run_id=lambda: str(run_id),
-        lifecycle=tailored,
         decide=SponsorRecyclesOnce(recyclable[1]),
         report=lambda turn: project_manager_reports(turn, brief),
         mailbox=lambda: list(smtp.messages),
