@@ -23,14 +23,18 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.lifecycle import project_lifecycle
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
+from pmo.control.reporting import covering_tolerances, tolerances_in_force
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import check_lifecycle_templates
+from pmo.methodology.project import prepare_lifecycle
 from pmo.runtime.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
 from pmo.runtime.connection import prefect_api, server_auth_string
 from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope
+from pmo.store.lifecycles import lifecycle_for
 from pmo.store.records import get_project, project_documents
+from pmo.store.reporting import latest_stage_run, project_snapshots
 from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle
 
@@ -47,12 +51,19 @@ class DemoResult:
 
 class SponsorRecyclesOnce:
     """The demo's approvers: all go, except that the second gate is sent back once, so
-    the demo shows a recycle and the versioned documents that follow it."""
+    the demo shows a recycle and the versioned documents that follow it. At an exception
+    gate the board accepts the forecast: go, with tolerances just wide enough for it."""
 
     def __init__(self, recycle_gate: str | None) -> None:
         self.recycle_gate = recycle_gate
 
     def __call__(self, turn: GateTurn) -> tuple[str, str, str]:
+        if turn.kind == "exception":
+            return (
+                "go",
+                "The board accepts the forecast overrun and widens the stage's tolerances.",
+                accepted_forecast(turn.project_key),
+            )
         if turn.gate_key == self.recycle_gate and turn.attempt == 1:
             return "recycle", "The schedule has no contingency for the vendor risk; re-plan.", ""
         decision, comment, _ = approve_everything(turn)
@@ -60,32 +71,80 @@ class SponsorRecyclesOnce:
         return decision, comment, conditions
 
 
-def project_manager_reports(turn: StatusTurn, brief: ProjectBrief) -> StatusUpdate:
-    """The demo's project manager: one update a little behind plan and over cost, within
-    tolerance, then the update that reports the stage complete."""
-    span = (brief.target_end_date - brief.start_date).days
-    budget = Decimal(brief.budget)
-    first = [75.0, 70.0, 65.0] + [70.0] * (len(turn.packages) - 3)
-    if turn.number == 1:
+def accepted_forecast(project_key: str) -> str:
+    """New tolerances covering the latest forecast (`cost_percent: 9`), as a go's conditions."""
+    with session_scope() as session:
+        project = get_project(session, key=project_key)
+        stage_run = latest_stage_run(session, project=project)
+        stage = lifecycle_for(session, stage_run=stage_run).stage(stage_run.stage_key)
+        in_force = tolerances_in_force(session, stage_run=stage_run, stage=stage)
+        snapshot = project_snapshots(session, project=project)[-1]
+        covering = covering_tolerances(snapshot, in_force).model_dump()
+    changed = {k: v for k, v in covering.items() if v != in_force.model_dump()[k]}
+    return ", ".join(f"{name}: {value:g}" for name, value in changed.items())
+
+
+@dataclass(frozen=True)
+class ProjectManager:
+    """The demo's project manager. Each reporting stage takes its share of the work (one
+    stage in a waterfall, one per management stage or release): an update a little behind
+    plan and over cost, within tolerance, then the update that reports the stage complete.
+    Where a lifecycle reports in several stages, the first update of the last one
+    forecasts a cost overrun past tolerance, so the demo shows an exception going to the
+    board and the board's decision."""
+
+    brief: ProjectBrief
+    reporting_stages: tuple[str, ...]
+
+    def __call__(self, turn: StatusTurn) -> StatusUpdate:
+        brief = self.brief
+        stages = len(self.reporting_stages)
+        index = self.reporting_stages.index(turn.stage_key)
+        share = 1 / stages
+        span = (brief.target_end_date - brief.start_date).days
+        budget = Decimal(brief.budget)
+
+        def day(fraction: float):
+            return brief.start_date + timedelta(days=round(span * (index + fraction) * share))
+
+        def cost(fraction: float) -> Decimal:
+            return (budget * Decimal(str(fraction))).quantize(Decimal(1))
+
+        done = 100 * index * share
+        if turn.number == 1:
+            first = [75.0, 70.0, 65.0] + [70.0] * (len(turn.packages) - 3)
+            overrun = stages > 1 and index == stages - 1
+            return StatusUpdate(
+                as_of=day(0.55),
+                progress={
+                    package: round(done + percent * share, 1)
+                    for package, percent in zip(turn.packages, first, strict=False)
+                },
+                actual_cost=cost((index + 0.73) * share),
+                forecast_finish=brief.target_end_date + timedelta(days=7),
+                forecast_cost=cost(1.12 if overrun else 1.04),
+                commentary=(
+                    "The service desk asked for a call-back feature the board had not planned "
+                    "for; building it would take the cost past tolerance."
+                    if overrun
+                    else "Order tracking is ahead; single sign-on waits on two customers' IT "
+                    "teams, so the finish slips a week."
+                ),
+                issues=("Two large customers have not yet configured their identity provider",),
+            )
         return StatusUpdate(
-            as_of=brief.start_date + timedelta(days=round(span * 0.55)),
-            progress=dict(zip(turn.packages, first, strict=False)),
-            actual_cost=(budget * Decimal("0.73")).quantize(Decimal(1)),
-            forecast_finish=brief.target_end_date + timedelta(days=7),
-            forecast_cost=(budget * Decimal("1.04")).quantize(Decimal(1)),
-            commentary="Order tracking is ahead; single sign-on waits on two customers' IT "
-            "teams, so the finish slips a week.",
-            issues=("Two large customers have not yet configured their identity provider",),
+            as_of=day(0.74),
+            progress=dict.fromkeys(turn.packages, round(done + 100 * share, 1)),
+            actual_cost=cost((index + 0.97) * share),
+            forecast_finish=brief.target_end_date,
+            forecast_cost=cost(1.01),
+            commentary=(
+                "All deliverables built and tested; ready for acceptance."
+                if index == stages - 1
+                else "This stage's deliverables are built and tested; ready for its review."
+            ),
+            complete=True,
         )
-    return StatusUpdate(
-        as_of=brief.start_date + timedelta(days=round(span * 0.74)),
-        progress=dict.fromkeys(turn.packages, 100.0),
-        actual_cost=(budget * Decimal("0.97")).quantize(Decimal(1)),
-        forecast_finish=brief.target_end_date,
-        forecast_cost=(budget * Decimal("1.01")).quantize(Decimal(1)),
-        commentary="All deliverables built and tested; ready for acceptance.",
-        complete=True,
-    )
 
 
 @contextmanager
@@ -109,9 +168,8 @@ def run_demo(
 ) -> DemoResult:
     """Run a brief (the bundled example by default) to closure; documents land in `out`."""
     brief = load_brief(brief_path or EXAMPLE_BRIEF)
-    loaded = load_lifecycle(lifecycle)
-    tailored = loaded.lifecycle.tailored_for(brief.tier)
-    brief.check_against(tailored, source=str(brief_path or EXAMPLE_BRIEF))
+    prepared = prepare_lifecycle(brief, load_lifecycle(lifecycle), str(brief_path or EXAMPLE_BRIEF))
+    tailored = prepared.loaded.lifecycle
     check_lifecycle_templates(tailored)
     recyclable = [s.gate.key for s in tailored.stages if "recycle" in s.gate.decisions]
     decide = SponsorRecyclesOnce(recyclable[1] if len(recyclable) > 1 else None)
@@ -134,7 +192,7 @@ def run_demo(
                 seconds["server start"] = time.perf_counter() - started
                 with prefect_api(api_url):
                     try:
-                        result, answers, updates = _run_with_bot(brief, lifecycle, tailored, decide)
+                        result, answers, updates = run_with_bot(brief, lifecycle, tailored, decide)
                     finally:
                         drain_prefect_workers()
                 seconds["lifecycle"] = time.perf_counter() - started - seconds["server start"]
@@ -159,7 +217,7 @@ def drain_prefect_workers() -> None:
     run_coro_as_sync(drain())
 
 
-def _run_with_bot(
+def run_with_bot(
     brief: ProjectBrief, lifecycle: str, tailored: Lifecycle, decide: Decider
 ) -> tuple[dict, list[GateTurn], list[StatusTurn]]:
     def run_id() -> str | None:
@@ -169,12 +227,8 @@ def _run_with_bot(
 
     # Open (and migrate) the store here, not from the bot's thread and the flow at once.
     run_id()
-    bot = ApproverBot(
-        run_id=run_id,
-        lifecycle=tailored,
-        decide=decide,
-        report=lambda turn: project_manager_reports(turn, brief),
-    ).start()
+    reporting = tuple(s.key for s in tailored.stages if s.reporting)
+    bot = ApproverBot(run_id=run_id, decide=decide, report=ProjectManager(brief, reporting)).start()
     try:
         result = project_lifecycle(brief=brief, lifecycle=lifecycle)
     finally:

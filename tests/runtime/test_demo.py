@@ -68,6 +68,31 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     assert len(list((out / "outbox").glob("*.eml"))) == 9 + 4
 
 
+def test_demo_runs_prince2_with_its_board_its_management_stages_and_an_exception(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--lifecycle", "prince2"])
+    assert result.exit_code == 0, result.output
+    assert "Project APOLLO: closed" in result.output
+    names = {p.name for p in out.glob("APOLLO/*.docx")}
+    assert {
+        "APOLLO-project-brief-v1.docx",
+        "APOLLO-project-initiation-documentation-v2.docx",  # the board recycled it once
+        "APOLLO-stage-plan-v4.docx",  # at initiation (twice) and at each stage boundary
+        "APOLLO-end-stage-report-v2.docx",  # one per management stage
+        "APOLLO-exception-report-v1.docx",  # the last stage forecast an overrun
+        "APOLLO-gate-review-end-stage-assessment-2-v1.docx",
+        "APOLLO-closure-report-v1.docx",
+    } <= names
+    pid = Document(str(out / "APOLLO" / "APOLLO-project-initiation-documentation-v2.docx"))
+    cells = [cell.text for table in pid.tables for row in table.rows for cell in row.cells]
+    assert "high-risk-closer-control" in cells  # what was tailored, and why
+    assert "Management stage 2: Roll-out" in cells
+    report = Document(str(out / "APOLLO" / "APOLLO-end-stage-report-v2.docx"))
+    text = "\n".join(p.text for p in report.paragraphs)
+    assert "Goal of Roll-out: Every business customer can log in" in text
+    assert "Exception report v1" in text
+
+
 def test_demo_with_a_bad_brief_exits_2_with_one_line(tmp_path):
     brief = tmp_path / "brief.yaml"
     brief.write_text("key: X\nname: X\n", encoding="utf-8")
