@@ -37,3 +37,31 @@ def write_lifecycle(folder: Path, data: dict[str, Any]) -> Path:
     path = folder / f"{data['name']}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+FEASIBILITY = {
+    "key": "feasibility",
+    "name": "Feasibility",
+    "purpose": "Check the project can be done before it is planned.",
+    "documents": [{"key": "business-case"}],
+    "gate": {
+        "key": "feasibility-review",
+        "name": "Feasibility review",
+        "approvers": ["sponsor"],
+        "must_meet": [
+            {
+                "key": "feasible",
+                "text": "The business case shows it can be done.",
+                "evidence": "document:business-case",
+            }
+        ],
+    },
+}
+
+
+def feasibility_added() -> dict[str, Any]:
+    """The PMO's next version of pmbok-waterfall, as data: a feasibility stage after
+    initiation, decided by the sponsor alone."""
+    data = lifecycle_data()
+    data["stages"].insert(1, copy.deepcopy(FEASIBILITY))
+    return data
