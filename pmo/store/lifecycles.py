@@ -86,10 +86,17 @@ def add_pin(
     entry_stage: str | None = None,
     pinned_by: str | None = None,
     reason: str = "",
+    first: bool = False,
 ) -> ProjectLifecycle:
-    """Pin a version on the project: it governs every stage attempt started from now on."""
+    """Pin a version on the project: it governs every stage attempt started from now on.
+
+    A project started before versions were kept has its first version only on its row:
+    that one is kept first, so its earlier stages are still read by it."""
     definition = lifecycle.model_dump(mode="json")
     seq = len(pins(session, project=project, stored_only=True)) + 1
+    if seq == 1 and not first:
+        session.add(_row(project, pins(session, project=project)[0], reason=LEGACY))
+        seq = 2
     row = ProjectLifecycle(
         project_id=project.id,
         seq=seq,
@@ -110,6 +117,26 @@ def add_pin(
     project.lifecycle_definition = definition
     session.flush()
     return row
+
+
+LEGACY = "The project started on it (recorded before versions were kept)."
+
+
+def _row(project: Project, pin: Pin, *, reason: str) -> ProjectLifecycle:
+    return ProjectLifecycle(
+        project_id=project.id,
+        seq=pin.seq,
+        lifecycle=pin.lifecycle,
+        version=pin.version,
+        digest=pin.digest,
+        definition=dict(pin.definition),
+        tailoring=[],
+        mapping={},
+        entry_stage=None,
+        pinned_by=None,
+        reason=reason,
+        pinned_at=project.created_at,
+    )
 
 
 def pins(session: Session, *, project: Project, stored_only: bool = False) -> list[Pin]:

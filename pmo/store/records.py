@@ -69,6 +69,7 @@ def ensure_project(
         version=lifecycle.version,
         tailoring=tailoring,
         reason="The project started on it.",
+        first=True,
     )
     return project
 

@@ -276,3 +276,20 @@ def test_the_command_shows_the_plan_and_refuses_bad_input_in_one_line(store_url,
     assert moved.exit_code == 0, moved.output
     assert json.loads(moved.output)["gains"] == ["Feasibility"]
     assert record_size()[0] == 2
+
+
+def test_a_project_started_before_versions_were_kept_keeps_its_first_one(store_url, tmp_path):
+    started("initiation")
+    with session_scope() as session:  # as a store from before migration 0008 holds it
+        session.query(ProjectLifecycle).delete()
+        session.query(StageRun).update({StageRun.lifecycle_version: None})
+    plan = move(version_2(tmp_path))
+    with session_scope() as session:
+        rows = session.scalars(select(ProjectLifecycle).order_by(ProjectLifecycle.seq)).all()
+        assert [(r.seq, r.version, r.pinned_by) for r in rows] == [
+            (1, V1.loaded.version, None),
+            (2, plan.new.version, PMO),
+        ]
+        step = next_step(session, project=get_project(session, key="ORION"))
+        # the stage under way ran under the first version, and finishes under it
+        assert (step.stage.key, step.lifecycle.version) == ("initiation", V1.loaded.version)
