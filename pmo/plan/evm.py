@@ -1,0 +1,232 @@
+"""Earned value against the plan's baseline, and earned schedule (Lipke).
+
+Conventions (DESIGN.md): each package's budget is spread evenly over its working days (a
+0-day package's budget is planned at the end of its day); figures are as of the end of the
+as-of date; `eac` is BAC / CPI and `etc` is EAC - AC (AC + BAC - EV under
+`eac_plan_rate`); `es_days` and the actual time `at_days` are working days from the plan's
+start. Figures are computed exactly and rounded once: money to cents, indexes to four
+places, days to two. A figure that would divide by zero (SPI before any value is planned,
+CPI before any cost) is None.
+"""
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from math import ceil, isfinite
+
+from pmo.plan.model import PlanError
+from pmo.plan.schedule import Schedule
+
+CENT = Decimal("0.01")
+INDEX = Decimal("0.0001")
+
+
+def _money(value: Fraction) -> Decimal:
+    return _round(value, CENT)
+
+
+def _round(value: Fraction, step: Decimal) -> Decimal:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(step, rounding=ROUND_HALF_EVEN)
+
+
+def _ratio(top: Fraction, bottom: Fraction) -> Fraction | None:
+    return top / bottom if bottom else None
+
+
+@dataclass(frozen=True)
+class EarnedValue:
+    bac: Decimal
+    pv: Decimal
+    ev: Decimal
+    ac: Decimal
+    sv: Decimal
+    cv: Decimal
+    spi: Decimal | None
+    cpi: Decimal | None
+    eac: Decimal | None
+    etc: Decimal | None
+    vac: Decimal | None
+    eac_plan_rate: Decimal
+    tcpi: Decimal | None
+    es_days: Decimal
+    at_days: int
+    spi_t: Decimal | None
+    forecast_finish: date | None
+    as_of: date
+
+    def as_json(self) -> dict:
+        """The figures under DESIGN.md's keys: numbers as JSON numbers (None as null),
+        dates as ISO text."""
+
+        def number(value: Decimal | None) -> float | None:
+            return None if value is None else float(value)
+
+        return {
+            "as_of": self.as_of.isoformat(),
+            "bac": number(self.bac),
+            "pv": number(self.pv),
+            "ev": number(self.ev),
+            "ac": number(self.ac),
+            "sv": number(self.sv),
+            "cv": number(self.cv),
+            "spi": number(self.spi),
+            "cpi": number(self.cpi),
+            "eac": number(self.eac),
+            "eac_plan_rate": number(self.eac_plan_rate),
+            "etc": number(self.etc),
+            "vac": number(self.vac),
+            "tcpi": number(self.tcpi),
+            "es_days": number(self.es_days),
+            "at_days": self.at_days,
+            "spi_t": number(self.spi_t),
+            "forecast_finish": self.forecast_finish.isoformat() if self.forecast_finish else None,
+        }
+
+
+def elapsed_days(schedule: Schedule, as_of: date) -> int:
+    """Working days from the plan's start to the end of `as_of` (0 before the start)."""
+    if as_of < schedule.start:
+        return 0
+    try:
+        after = as_of + timedelta(days=1)
+    except OverflowError:
+        after = as_of
+    return schedule.calendar.workdays_between(schedule.start, after)
+
+
+def planned_curve(schedule: Schedule) -> list[Fraction]:
+    """Cumulative planned value after n working days, n = 0 .. duration_days (exact)."""
+    days = schedule.duration_days
+    step = [Fraction(0)] * (days + 2)  # per-day rate changes
+    lump = [Fraction(0)] * (days + 1)  # 0-day packages' budgets, planned at a position
+    for scheduled in schedule.packages.values():
+        package = scheduled.package
+        at = scheduled.early_position
+        if package.duration_days == 0:
+            lump[at] += Fraction(package.budget)
+            continue
+        rate = Fraction(package.budget) / package.duration_days
+        step[at] += rate
+        step[at + package.duration_days] -= rate
+    curve = [lump[0]]
+    rate = Fraction(0)
+    for n in range(1, days + 1):
+        rate += step[n - 1]
+        curve.append(curve[-1] + rate + lump[n])
+    return curve
+
+
+def planned_value(schedule: Schedule, as_of: date) -> Decimal:
+    """The budget planned to be spent by the end of `as_of`, rounded to cents."""
+    curve = planned_curve(schedule)
+    return _money(curve[min(elapsed_days(schedule, as_of), len(curve) - 1)])
+
+
+def _percent(key: str, value: object) -> Fraction:
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+            raise ValueError
+        if isinstance(value, float) and not isfinite(value):
+            raise ValueError
+        # Through its text, so 12.3 is 12.3 and not the float nearest to it.
+        percent = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+    except (ValueError, ArithmeticError):
+        raise PlanError("progress", f"{key}: '{value}' is not a percentage") from None
+    if not 0 <= percent <= 100:
+        raise PlanError("progress", f"{key}: {value} is outside 0 to 100")
+    return percent
+
+
+def _cost(where: str, value: object) -> Fraction:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        amount = Decimal(str(value))
+        if not amount.is_finite():
+            raise ValueError
+    except (ValueError, ArithmeticError):
+        raise PlanError("actual_cost", f"{where}'{value}' is not an amount") from None
+    if amount < 0:
+        raise PlanError("actual_cost", f"{where}{value} is below zero")
+    return Fraction(amount)
+
+
+def earned_value(
+    schedule: Schedule,
+    *,
+    as_of: date,
+    progress: dict[str, float],
+    actual_cost: Decimal | dict[str, Decimal],
+) -> EarnedValue:
+    """PV, EV, AC and the indexes and forecasts derived from them, as of the end of `as_of`.
+
+    `progress` is percent complete (0 to 100) per work package key, a package left out
+    being 0; `actual_cost` is the cost to date in total or per package key.
+    """
+    packages = schedule.packages
+    for key in progress:
+        if key not in packages:
+            raise PlanError("progress", f"{key}: is not a work package of the plan")
+    done = {key: _percent(key, value) for key, value in progress.items()}
+    if isinstance(actual_cost, dict):
+        for key in actual_cost:
+            if key not in packages:
+                raise PlanError("actual_cost", f"{key}: is not a work package of the plan")
+        ac = sum((_cost(f"{key}: ", v) for key, v in actual_cost.items()), Fraction(0))
+    else:
+        ac = _cost("", actual_cost)
+    bac = sum((Fraction(s.package.budget) for s in packages.values()), Fraction(0))
+    ev = sum(
+        (Fraction(s.package.budget) * done.get(key, 0) / 100 for key, s in packages.items()),
+        Fraction(0),
+    )
+    curve = planned_curve(schedule)
+    at = elapsed_days(schedule, as_of)
+    pv = curve[min(at, len(curve) - 1)]
+    spi = _ratio(ev, pv)
+    cpi = _ratio(ev, ac)
+    eac = _ratio(bac, cpi) if cpi else None
+    es = earned_schedule(curve, ev)
+    spi_t = _ratio(es, Fraction(at))
+    forecast = None
+    if spi_t:
+        forecast_days = ceil(Fraction(schedule.duration_days) / spi_t)
+        try:
+            forecast = schedule.day(max(forecast_days - 1, 0))
+        except OverflowError:
+            forecast = None
+    return EarnedValue(
+        bac=_money(bac),
+        pv=_money(pv),
+        ev=_money(ev),
+        ac=_money(ac),
+        sv=_money(ev - pv),
+        cv=_money(ev - ac),
+        spi=None if spi is None else _round(spi, INDEX),
+        cpi=None if cpi is None else _round(cpi, INDEX),
+        eac=None if eac is None else _money(eac),
+        etc=None if eac is None else _money(eac - ac),
+        vac=None if eac is None else _money(bac - eac),
+        eac_plan_rate=_money(ac + bac - ev),
+        tcpi=None if bac == ac else _round((bac - ev) / (bac - ac), INDEX),
+        es_days=_round(es, CENT),
+        at_days=at,
+        spi_t=None if spi_t is None else _round(spi_t, INDEX),
+        forecast_finish=forecast,
+        as_of=as_of,
+    )
+
+
+def earned_schedule(curve: list[Fraction], ev: Fraction) -> Fraction:
+    """Lipke's ES: the working days at which the baseline planned what has been earned,
+    interpolated within the day: C + (EV - PV(C)) / (PV(C+1) - PV(C)), C being the last
+    day whose cumulative PV is at most EV."""
+    whole = bisect_right(curve, ev) - 1
+    if whole < 0:
+        return Fraction(0)
+    if whole >= len(curve) - 1:
+        return Fraction(len(curve) - 1)
+    return whole + (ev - curve[whole]) / (curve[whole + 1] - curve[whole])
