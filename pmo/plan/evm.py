@@ -24,10 +24,10 @@ INDEX = Decimal("0.0001")
 
 
 def _money(value: Fraction) -> Decimal:
-    return _round(value, CENT)
+    return rounded(value, CENT)
 
 
-def _round(value: Fraction, step: Decimal) -> Decimal:
+def rounded(value: Fraction, step: Decimal) -> Decimal:
     exact = Decimal(value.numerator) / Decimal(value.denominator)
     return exact.quantize(step, rounding=ROUND_HALF_EVEN)
 
@@ -205,16 +205,16 @@ def earned_value(
         ac=_money(ac),
         sv=_money(ev - pv),
         cv=_money(ev - ac),
-        spi=None if spi is None else _round(spi, INDEX),
-        cpi=None if cpi is None else _round(cpi, INDEX),
+        spi=None if spi is None else rounded(spi, INDEX),
+        cpi=None if cpi is None else rounded(cpi, INDEX),
         eac=None if eac is None else _money(eac),
         etc=None if eac is None else _money(eac - ac),
         vac=None if eac is None else _money(bac - eac),
         eac_plan_rate=_money(ac + bac - ev),
-        tcpi=None if bac == ac else _round((bac - ev) / (bac - ac), INDEX),
-        es_days=_round(es, CENT),
+        tcpi=None if bac == ac else rounded((bac - ev) / (bac - ac), INDEX),
+        es_days=rounded(es, CENT),
         at_days=at,
-        spi_t=None if spi_t is None else _round(spi_t, INDEX),
+        spi_t=None if spi_t is None else rounded(spi_t, INDEX),
         forecast_finish=forecast,
         as_of=as_of,
     )
