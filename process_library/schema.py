@@ -107,7 +107,9 @@ class Criterion(_Strict):
     """A gate criterion: must-meet ones knock out, should-meet ones are weighted.
 
     `evidence` names what the system can check itself: `document:<key>` (the stage
-    produced that document) or `brief:<field>` (the brief fills that field). Without
+    produced that document), `brief:<field>` (the brief fills that field) or, at a gate
+    of a stage that takes the plan, `plan:finish` (the plan finishes by the target end
+    date) and `plan:cost` (it costs no more than the budget), shown with the figures. Without
     it the criterion is for the gatekeepers to judge at the review.
     """
 
@@ -115,7 +117,7 @@ class Criterion(_Strict):
     text: str
     weight: int = Field(default=1, ge=1, le=10)
     evidence: Annotated[
-        str | None, StringConstraints(pattern=r"^(document|brief):[a-z0-9_-]+$")
+        str | None, StringConstraints(pattern=r"^(document|brief|plan):[a-z0-9_-]+$")
     ] = None
 
 
@@ -286,6 +288,11 @@ class Stage(_Strict):
         default=None, description="Run the stage once per item of a list the project gives."
     )
     occurrence: Occurrence | None = None
+    takes_plan: bool = Field(
+        default=False,
+        description="The project manager's plan comes in here (the brief's `plan:`, else the "
+        "stage waits for it); the gate's go makes it the baseline.",
+    )
 
     @model_validator(mode="after")
     def _reporting_is_complete(self) -> "Stage":
@@ -295,6 +302,8 @@ class Stage(_Strict):
             raise ValueError("tolerances and exception_gate need reporting on the stage")
         if self.repeat and self.occurrence:
             raise ValueError("a stage is either repeated or one occurrence of a repeated stage")
+        if self.takes_plan and self.reporting:
+            raise ValueError("a stage either takes the plan or reports against it, not both")
         return self
 
     def repeated(self, number: int, items: Sequence[Repetition]) -> "Stage":

@@ -96,13 +96,27 @@ AUDITED: dict[str, Audited] = {
         "project_id stage_run_id number response_key reported_by as_of progress actual_cost "
         "forecast_finish forecast_cost scope_change_percent quality_shortfall_percent "
         "benefits_shortfall_percent commentary note risks issues complete accepted "
-        "refusal_field refusal_reason channel received_at",
+        "refusal_field refusal_reason channel received_at actual_costs confirmed_activities",
         "project_id projects",
     ),
     "evm_snapshots": Audited(
         "earned value snapshot",
         "status_update_id project_id as_of percent_complete bac pv ev ac spi cpi sv cv eac vac "
-        "rag overall breached recorded_at",
+        "rag overall breached recorded_at baseline_number evm",
+        "project_id projects",
+    ),
+    # Plans proposed at planning and with change requests, and every approved baseline
+    # with its hash: the baseline changes only through a recorded gate decision.
+    "plan_submissions": Audited(
+        "plan submission",
+        "project_id stage_run_id response_key kind channel submitted_by plan plan_hash reason "
+        "confirmed_activities gate_key accepted refusal_field refusal_reason received_at",
+        "project_id projects",
+    ),
+    "baselines": Audited(
+        "baseline",
+        "project_id number plan plan_hash start submission_id gate_id gate_round reason "
+        "approved_at",
         "project_id projects",
     ),
 }

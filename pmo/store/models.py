@@ -284,6 +284,10 @@ class StatusUpdateRecord(Base):
     refusal_field: Mapped[str | None] = mapped_column(String(120))
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Actual cost to date per work package key, when reported so (`actual_cost` is their sum).
+    actual_costs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Keys of the stage's activities the project manager confirmed done with this update.
+    confirmed_activities: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class EvmSnapshot(Base):
@@ -311,6 +315,60 @@ class EvmSnapshot(Base):
     overall: Mapped[str] = mapped_column(String(10))
     breached: Mapped[bool]
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The baseline the figures are measured against, and all of them under DESIGN.md's
+    # `evm` keys (earned schedule included); None on rows older than migration 0009.
+    baseline_number: Mapped[int | None]
+    evm: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PlanSubmission(Base):
+    """A plan the project manager submitted: at planning (`kind` plan) or with a change
+    request (`kind` change, with its reason), accepted or refused with the reason. The
+    last accepted one of a stage attempt is the plan its gate is asked to baseline."""
+
+    __tablename__ = "plan_submissions"
+    __table_args__ = (UniqueConstraint("stage_run_id", "response_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    stage_run_id: Mapped[int] = mapped_column(ForeignKey("stage_runs.id"))
+    response_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(10), default="plan")
+    # `brief`: the brief's `plan:`; `prefect`: the Resume form; `cli`: `pmo plan`/`pmo change`.
+    channel: Mapped[str] = mapped_column(String(20))
+    submitted_by: Mapped[str] = mapped_column(String(320))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    plan_hash: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    confirmed_activities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The change gate a change request opened (`change-<n>`); None for a planning submission.
+    gate_key: Mapped[str | None] = mapped_column(String(80))
+    accepted: Mapped[bool]
+    refusal_field: Mapped[str | None] = mapped_column(String(120))
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Baseline(Base):
+    """An approved plan: baseline `number` of the project (1 at the plan-approval gate,
+    one more per approved change), with the gate and round that approved it. Every
+    baseline is kept; the one in force is the highest number."""
+
+    __tablename__ = "baselines"
+    __table_args__ = (UniqueConstraint("project_id", "number"), UniqueConstraint("gate_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    number: Mapped[int]
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    plan_hash: Mapped[str] = mapped_column(String(64))
+    # The day the schedule starts: the plan's `start`, else the brief's start_date.
+    start: Mapped[date] = mapped_column(Date)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("plan_submissions.id"))
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gates.id"))
+    gate_round: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    approved_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class LedgerEntry(Base):

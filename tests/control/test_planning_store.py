@@ -1,0 +1,211 @@
+"""The plan at planning, in the store without Prefect: judged and recorded once per key,
+shown to the plan-approval gate with its figures, baselined on its go (SQLite and
+PostgreSQL)."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from pmo.control.planning import (
+    PlanRefused,
+    baseline_proposed,
+    begin_plan_wait,
+    plan_figures,
+    record_plan,
+)
+from pmo.gates.criteria import scorecard
+from pmo.plan.model import PlanError, parse_plan
+from pmo.store import session_scope
+from pmo.store.ledger import LEDGER
+from pmo.store.ledger_verify import verify_ledger
+from pmo.store.models import PlanSubmission, StageRun, utcnow
+from pmo.store.plans import baseline_in_force, baselines, record_baseline
+from pmo.store.records import mark_decided
+from tests.factories import make_brief
+from tests.project_record import LIFECYCLE, at_gate
+
+pytestmark = pytest.mark.integration
+
+PLANNING = LIFECYCLE.lifecycle.stage("planning")
+PM = "sam.okafor@example.com"
+
+
+def small_plan(**overrides) -> dict:
+    """Three packages, Mon 2027-02-01 start: A (5 days) then B (10) and C (3) in parallel.
+    Finish: B ends on day 15, Fri 2027-02-19; C has 7 days of float. Cost 100,000."""
+    plan = {
+        "work_packages": [
+            {"key": "A", "name": "Design", "owner": PM, "duration_days": 5, "budget": 20000},
+            {
+                "key": "B",
+                "name": "Build",
+                "owner": PM,
+                "duration_days": 10,
+                "depends_on": ["A"],
+                "budget": 60000,
+                "effort": {"developer": 20},
+            },
+            {
+                "key": "C",
+                "name": "Train",
+                "owner": PM,
+                "duration_days": 3,
+                "depends_on": ["A"],
+                "budget": 20000,
+            },
+        ],
+        "milestones": [{"name": "Ready", "after": ["B", "C"]}],
+    }
+    return plan | overrides
+
+
+def waiting_for_plan(session, brief):
+    project, stage_run, _ = at_gate(session, brief, PLANNING)
+    key = begin_plan_wait(session, stage_run_id=stage_run.id, prefix="plan-planning-1")
+    return project, stage_run, key
+
+
+def submit(session, stage_run, key="cli-1", channel="cli", **kwargs):
+    values = {"plan": small_plan(), "confirmed_activities": ()} | kwargs
+    return record_plan(
+        session,
+        stage_run_id=stage_run.id,
+        stage=PLANNING,
+        response_key=key,
+        channel=channel,
+        **values,
+    )
+
+
+def test_the_stage_waits_for_a_plan_and_takes_it_once(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run, key = waiting_for_plan(session, brief)
+        assert key == "plan-planning-1-1"
+        assert stage_run.status == "planning"
+        first = submit(session, stage_run, confirmed_activities=["define-milestones"])
+        again = submit(session, stage_run)  # the same key: found, not judged again
+        assert first.accepted and again.submission_id == first.submission_id
+        assert stage_run.status == "in-progress" and stage_run.waiting_key is None
+        # A run that comes back from the top finds the plan and does not wait.
+        assert begin_plan_wait(session, stage_run_id=stage_run.id, prefix="plan-planning-1") is None
+        rows = session.scalars(select(PlanSubmission)).all()
+        assert [(r.kind, r.channel, r.confirmed_activities) for r in rows] == [
+            ("plan", "cli", ["define-milestones"])
+        ]
+        assert rows[0].plan_hash == parse_plan(small_plan()).content_hash()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"plan": small_plan(work_packages=[])},
+            "work_packages",
+        ),
+        (
+            {"confirmed_activities": ["write-code"]},
+            "confirmed_activities[0]: 'write-code' is not an activity of Planning",
+        ),
+        ({"submitted_by": "dana.reyes@example.com"}, "--as: dana.reyes@example.com is not"),
+    ],
+)
+def test_a_refused_plan_through_the_cli_records_nothing(store_url, change, message):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run, _ = waiting_for_plan(session, brief)
+        with pytest.raises((PlanRefused, PlanError), match=message.replace("[", r"\[")) as refused:
+            submit(session, stage_run, **change)
+        assert "\n" not in str(refused.value)
+        assert session.scalars(select(PlanSubmission)).all() == []
+        assert stage_run.status == "planning"
+
+
+def test_a_refused_plan_through_the_form_is_kept_with_the_reason(store_url):
+    brief = make_brief()
+    bad = small_plan()
+    bad["work_packages"][0]["depends_on"] = ["B"]  # A -> B -> A
+    with session_scope() as session:
+        _, stage_run, key = waiting_for_plan(session, brief)
+        recorded = submit(session, stage_run, key=key, channel="prefect", plan=bad)
+        assert not recorded.accepted
+        row = session.get(PlanSubmission, recorded.submission_id)
+        assert row.refusal_field == "plan"
+        assert "dependency cycle" in row.refusal_reason
+        assert row.plan is None
+        assert stage_run.status == "planning"  # it waits again
+
+
+def test_no_plan_is_taken_once_the_stage_has_left_planning(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run, _ = waiting_for_plan(session, brief)
+        submit(session, stage_run)
+        with pytest.raises(PlanRefused, match="not waiting for a plan.*pmo change"):
+            submit(session, stage_run, key="cli-2")
+
+
+def test_the_gate_is_shown_the_plan_figures_not_refused():
+    brief = make_brief(budget=90000, target_end_date=date(2027, 2, 15))
+    figures = plan_figures(parse_plan(small_plan()), brief)
+    assert figures.finish == date(2027, 2, 19)
+    assert figures.duration_days == 15
+    assert figures.critical_path == ["A", "B"]
+    assert figures.plan_budget == Decimal(100000)
+    assert figures.management_reserve == Decimal(-10000)
+    card = scorecard(PLANNING.gate, brief, {"plan-baseline"}, figures)
+    shown = {r.criterion.key: (r.met, r.evidence) for r in card["must_meet"]}
+    assert shown["plan-finishes-by-target"] == (
+        False,
+        "Plan finishes 2027-02-19, 4 days after the target end date 2027-02-15",
+    )
+    assert shown["plan-within-budget"] == (
+        False,
+        "Plan costs USD 100,000.00, USD 10,000.00 more than the budget 90,000.00",
+    )
+    roomy = plan_figures(parse_plan(small_plan()), make_brief(budget=250000))
+    card = scorecard(PLANNING.gate, make_brief(budget=250000), {"plan-baseline"}, roomy)
+    met = {r.criterion.key: (r.met, r.evidence) for r in card["must_meet"]}
+    assert met["plan-within-budget"] == (
+        True,
+        "Plan costs USD 100,000.00 of the budget 250,000.00: management reserve USD 150,000.00",
+    )
+    assert met["plan-finishes-by-target"][0] is True
+    without = scorecard(PLANNING.gate, brief, {"plan-baseline"})
+    assert {r.criterion.key: r.met for r in without["must_meet"]}["plan-within-budget"] is False
+
+
+def test_a_go_makes_the_proposed_plan_baseline_1_once_and_on_the_ledger(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        project, stage_run, _ = waiting_for_plan(session, brief)
+        submit(session, stage_run)
+        _, _, gate = at_gate(session, brief, PLANNING)
+        mark_decided(session, gate=gate, stage_run=stage_run, round=1, outcome="go", at=utcnow())
+        first = baseline_proposed(session, gate=gate)
+        again = baseline_proposed(session, gate=gate)  # a resumed run: the same baseline
+        assert first.id == again.id and first.number == 1
+        assert first.gate_round == 1 and first.start == date(2027, 2, 1)
+        in_force = baseline_in_force(session, project_id=project.id)
+        assert in_force.number == 1
+        assert in_force.hash == parse_plan(small_plan()).content_hash()
+        assert in_force.schedule.finish == date(2027, 2, 19)
+        changed = parse_plan(small_plan()).model_copy(update={"start": date(2027, 3, 1)})
+        second = record_baseline(
+            session, project_id=project.id, plan=changed, gate_id=None, reason="Late vendor"
+        )
+        assert second.number == 2
+        assert baseline_in_force(session, project_id=project.id).schedule.start == date(2027, 3, 1)
+        assert [b.number for b in baselines(session, project_id=project.id)] == [1, 2]
+    with session_scope() as session:
+        entries = session.execute(
+            select(LEDGER.c.payload).where(LEDGER.c.table_name == "baselines")
+        ).all()
+        hashes = [json.loads(payload)["plan_hash"] for (payload,) in entries]
+        assert hashes[0] == parse_plan(small_plan()).content_hash()
+        assert len(hashes) == 2
+        assert verify_ledger(session) == []
+        assert session.get(StageRun, stage_run.id).status == "passed"
