@@ -6,6 +6,8 @@ brief's `plan:`, a CSV, a Microsoft Project file and the Prefect form.
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -235,21 +237,41 @@ def find_cycle(packages: list[WorkPackage]) -> list[str]:
     return []
 
 
-def describe(exc: ValidationError, prefix: str = "") -> str:
+def describe(
+    exc: ValidationError, prefix: str = "", package: Callable[[int], str] | None = None
+) -> str:
     """The first problem in pydantic's report as `<field path>: <what>`, list items by
-    their position (`work_packages[2].owner`); `prefix` names where the plan sits."""
+    their position (`work_packages[2].owner`); `prefix` names where the plan sits, and
+    `package(i)`, when given, names work package i the way its file does (`line 4`)."""
     error = exc.errors()[0]
-    path = prefix
-    for loc in error["loc"]:
-        if isinstance(loc, int):
-            path += f"[{loc}]"
-        else:
-            path += f".{loc}" if path else str(loc)
+    loc = list(error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error" and message.startswith(("work_packages", "milestones")):
-        # A check of the whole plan names its own field.
-        return f"{path}.{message}" if path else message
+        # A check of the whole plan names its own field: `work_packages[3].key: ...`.
+        field, _, message = message.partition(": ")
+        loc += [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", field) if p]
+    if (
+        package is not None
+        and len(loc) >= 2
+        and loc[0] == "work_packages"
+        and (isinstance(loc[1], int))
+    ):
+        rest = _path(loc[2:], "")
+        return (
+            f"{package(loc[1])}: {rest}: {message}" if rest else (f"{package(loc[1])}: {message}")
+        )
+    path = _path(loc, prefix)
     return f"{path}: {message}" if path else message
+
+
+def _path(loc: list, prefix: str) -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
 
 
 def parse_plan(data: object, source: str = "plan") -> Plan:
