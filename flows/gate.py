@@ -14,6 +14,7 @@ from pydantic import Field, create_model
 
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
+from pmo.control.planning import PlanFigures
 from pmo.gates.criteria import scorecard
 from pmo.gates.events import emit_gate_event
 from pmo.gates.rules import Answer, GateSite, gate_approvers
@@ -86,12 +87,14 @@ def hold_gate(
     attempt: int,
     stage_run_id: int,
     documents: list[DocumentRef],
+    plan: PlanFigures | None = None,
 ) -> Verdict:
-    """Hold the stage's gate until its approvers decide; returns their verdict."""
+    """Hold the stage's gate until its approvers decide; returns their verdict. At a stage
+    that takes the plan, the scorecard shows the proposed plan's figures."""
     gate = stage.gate
     site = open_gate(brief, stage_run_id, gate.key, gate.name)
     produced = {d.key for d in documents}
-    card = scorecard(gate, brief, produced)
+    card = scorecard(gate, brief, produced, plan)
     approvers = gate_approvers(gate, brief)
     pack = render_document(
         brief,

@@ -11,12 +11,14 @@ from prefect import flow, get_client
 from prefect.runtime import flow_run
 
 from flows.gate import hold_gate
+from flows.planning import take_plan
 from flows.reporting import follow_status
 from pmo.brief import ProjectBrief
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 from tasks.documents import render_document
 from tasks.gates import Verdict, recall_verdict
+from tasks.planning import baseline_plan, proposed_figures
 from tasks.projects import (
     finish_project,
     next_stage,
@@ -46,13 +48,22 @@ def label_run(brief: ProjectBrief, lifecycle: str) -> None:
 def run_stage(
     brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
 ) -> Verdict:
-    """Do the stage's work (taking status updates, if the stage reports), write its
-    documents, hold its gate."""
-    if (verdict := recall_verdict(brief, stage, attempt)) is not None:
-        return verdict
+    """Do the stage's work (taking the plan or status updates, if the stage does), write
+    its documents, hold its gate; a go at a stage that takes the plan baselines it."""
+    verdict = recall_verdict(brief, stage, attempt) or hold_stage(brief, lifecycle, stage, attempt)
+    if stage.takes_plan and verdict.outcome == "go":
+        baseline_plan(brief, stage, attempt)
+    return verdict
+
+
+def hold_stage(
+    brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
+) -> Verdict:
     stage_run_id = start_stage(brief, lifecycle, stage, attempt)
     for activity in stage.activities:
         perform_activity(stage_run_id, activity)
+    if stage.takes_plan:
+        take_plan(brief, stage, attempt, stage_run_id)
     if stage.reporting and (
         stopped := follow_status(brief, lifecycle, stage, attempt, stage_run_id)
     ):
@@ -61,7 +72,8 @@ def run_stage(
         render_document(brief, lifecycle, stage, attempt, document.key)
         for document in stage.documents
     ]
-    return hold_gate(brief, lifecycle, stage, attempt, stage_run_id, documents)
+    plan = proposed_figures(brief, stage_run_id) if stage.takes_plan else None
+    return hold_gate(brief, lifecycle, stage, attempt, stage_run_id, documents, plan)
 
 
 @flow(name="project-lifecycle", flow_run_name=lifecycle_run_name, log_prints=True)

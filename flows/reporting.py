@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, create_model
 from flows.gate import hold_exception_gate
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
-from pmo.control.updates import from_run_input, package_field, work_packages
+from pmo.control.updates import from_run_input, package_field
 from pmo.limits import LIST_ITEMS, OptionalLine, OptionalText
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
@@ -25,6 +25,7 @@ from tasks.documents import render_document
 from tasks.gates import Verdict, recall_gate_verdict
 from tasks.status import (
     TakenUpdate,
+    baseline_packages,
     begin_reporting,
     begin_status_wait,
     current_progress,
@@ -44,29 +45,34 @@ class NewRisk(BaseModel):
 
 
 def update_form(
-    brief: ProjectBrief, progress: dict[str, float], description: str
+    brief: ProjectBrief,
+    stage: Stage,
+    packages: dict[str, str],
+    progress: dict[str, float],
+    description: str,
 ) -> type[RunInput]:
-    """The Resume form of a status update: a percent field per work package (its last
-    percent by default), then cost, forecast, commentary, new risks and issues, and
-    whether the stage is complete."""
-    packages = {
+    """The Resume form of a status update: a percent field per work package of the
+    baseline (its last percent by default), then cost, forecast, commentary, new risks
+    and issues, the stage's activities done, and whether the stage is complete."""
+    fields = {
         package_field(number): (
             float,
             Field(
-                default=progress.get(name, 0.0),
+                default=progress.get(key, 0.0),
                 ge=0,
                 le=100,
-                title=f"{number}. {name}",
+                title=f"{key} {name}",
                 description="Percent complete of this work package.",
             ),
         )
-        for number, name in enumerate(work_packages(brief), start=1)
+        for number, (key, name) in enumerate(packages.items(), start=1)
     }
+    activities = tuple(a.key for a in stage.activities)
     form = create_model(
         "StatusUpdateForm",
         __base__=RunInput,
         as_of=(date, Field(description="The date the figures are as of.")),
-        **packages,
+        **fields,
         actual_cost=(float, Field(ge=0, description=f"Actual cost to date ({brief.currency}).")),
         forecast_finish=(date, Field(description="When you now forecast the project to finish.")),
         forecast_cost=(
@@ -112,6 +118,14 @@ def update_form(
                 description="Issues raised since the last update.",
             ),
         ),
+        confirmed_activities=(
+            list[Literal[activities]] if activities else list[str],  # type: ignore[valid-type]
+            Field(
+                default_factory=list,
+                max_length=LIST_ITEMS,
+                description="The stage's activities you have done.",
+            ),
+        ),
         stage_complete=(
             bool,
             Field(default=False, description="The stage's work is done: go on to its gate."),
@@ -130,7 +144,8 @@ def follow_status(
     """Take status updates until the stage is complete (None), or until its exception gate
     stops it: a recycle (re-plan) or a kill, returned as the verdict."""
     begin_reporting(stage_run_id, stage)
-    packages = work_packages(brief)
+    baseline, names = baseline_packages(stage_run_id)
+    packages = list(names)
     take_form_update(stage, stage_run_id, packages, last_status_pause_key(stage_run_id))
     number = 1
     while True:
@@ -142,8 +157,9 @@ def follow_status(
             key = begin_status_wait(stage_run_id, stage, attempt, number)
             if key is not None:
                 previous = recall_update(stage_run_id, stage, number - 1) if number > 1 else None
-                description = _form_description(brief, stage, previous)
-                form = update_form(brief, current_progress(stage_run_id, stage), description)
+                description = _form_description(brief, stage, previous, baseline, names)
+                progress = current_progress(stage_run_id, stage)
+                form = update_form(brief, stage, names, progress, description)
                 response = wait_for_input(form, key)
                 if response is not None:
                     take_form_update(stage, stage_run_id, packages, key, response.model_dump())
@@ -204,13 +220,20 @@ def _exception(
     return hold_exception_gate(brief, stage, attempt, stage_run_id, taken.number, report)
 
 
-def _form_description(brief: ProjectBrief, stage: Stage, last: TakenUpdate | None) -> str:
+def _form_description(
+    brief: ProjectBrief,
+    stage: Stage,
+    last: TakenUpdate | None,
+    baseline: int,
+    packages: dict[str, str],
+) -> str:
     """The Markdown above the form: what to report, the tolerances, the last refusal."""
     lines = [
         f"## Status update: {brief.name} ({brief.key}), {stage.name}",
         "",
-        "Report percent complete per work package (a field each), cost to date and your "
-        "forecast. A forecast beyond a tolerance goes to the sponsor as an exception.",
+        f"Report percent complete per work package of baseline {baseline} (a field each), "
+        "cost to date and your forecast. A forecast beyond a tolerance goes to the sponsor "
+        "as an exception.",
         "",
     ]
     if last is not None and not last.accepted:
@@ -218,6 +241,6 @@ def _form_description(brief: ProjectBrief, stage: Stage, last: TakenUpdate | Non
     tolerances = last.tolerances if last else stage.tolerances.model_dump()
     lines += ["| Tolerance | Limit |", "| --- | --- |"]
     lines += [f"| {name} | {value:g} |" for name, value in tolerances.items()]
-    lines += ["", "Work packages:", ""]
-    lines += [f"{n}. {name}" for n, name in enumerate(work_packages(brief), start=1)]
+    lines += ["", f"Work packages of baseline {baseline}:", ""]
+    lines += [f"- {key} {name}" for key, name in packages.items()]
     return "\n".join(lines)

@@ -10,11 +10,12 @@ from pmo.control.reporting import begin_status_wait as begin_status_wait_in_stor
 from pmo.control.reporting import (
     covering_tolerances,
     mail_status_report,
+    measured_against,
     record_update,
     reporting_state,
     tolerances_in_force,
 )
-from pmo.control.updates import StatusUpdate
+from pmo.control.updates import StatusUpdate, work_packages
 from pmo.gates.links import flow_run_url
 from pmo.store import session_scope
 from pmo.store.models import Project, StageRun, StatusUpdateRecord
@@ -65,6 +66,14 @@ def current_progress(stage_run_id: int, stage: Stage) -> dict[str, float]:
     with session_scope() as session:
         stage_run = session.get(StageRun, stage_run_id)
         return reporting_state(session, stage_run=stage_run, stage=stage).progress
+
+
+def baseline_packages(stage_run_id: int) -> tuple[int, dict[str, str]]:
+    """The number of the baseline in force and its work packages (key -> name)."""
+    with session_scope() as session:
+        project = session.get(Project, session.get(StageRun, stage_run_id).project_id)
+        baseline = measured_against(session, project=project)
+        return baseline.number, work_packages(baseline.schedule)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="begin reporting {stage.name}")

@@ -7,6 +7,7 @@ from pmo.brief import ProjectBrief
 from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, utcnow
+from pmo.store.plans import latest_baseline_number, record_baseline
 from pmo.store.records import (
     ensure_gate,
     ensure_project,
@@ -39,6 +40,18 @@ def at_gate(
         flow_run_id=run_id,
     )
     return project, stage_run, gate
+
+
+def baselined(session, project) -> int:
+    """Baseline 1 of the project (the brief's plan), as the plan-approval gate's go
+    records it; its number."""
+    brief = ProjectBrief.model_validate(project.brief)
+    if (number := latest_baseline_number(session, project_id=project.id)) is not None:
+        return number
+    row = record_baseline(
+        session, project_id=project.id, plan=brief.plan, gate_id=None, reason="Approved plan"
+    )
+    return row.number
 
 
 def register(brief: ProjectBrief, lifecycle: LoadedLifecycle = LIFECYCLE) -> None:

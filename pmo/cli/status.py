@@ -39,8 +39,23 @@ def _progress(items: list[str]) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not package.strip():
-            raise StatusRefused("--progress", f"'{item}' is not PACKAGE=PERCENT (e.g. 1=40)")
+            raise StatusRefused("--progress", f"'{item}' is not KEY=PERCENT (e.g. 1.1=40)")
     return progress
+
+
+def _costs(items: list[str]) -> tuple[Decimal, dict[str, Decimal] | None]:
+    """`--actual-cost 45000` (the total) or `--actual-cost 1.1=20000 ...` (per package)."""
+    if len(items) == 1 and "=" not in items[0]:
+        return _amount("--actual-cost", items[0]), None
+    costs = {}
+    for item in items:
+        package, sep, amount = item.rpartition("=")
+        if not sep or not package.strip():
+            raise StatusRefused(
+                "--actual-cost", f"'{item}' is not KEY=AMOUNT (e.g. 1.1=20000) nor one total"
+            )
+        costs[package.strip()] = _amount(f"--actual-cost {package.strip()}", amount)
+    return sum(costs.values(), Decimal(0)), costs
 
 
 def _risk(text: str):
@@ -58,9 +73,12 @@ def status(
     run_id: Annotated[str, typer.Argument(help="The lifecycle run taking status updates.")],
     progress: Annotated[
         list[str],
-        typer.Option(help="Work package (number or name) = percent complete; repeat it."),
+        typer.Option(help="Work package key of the baseline = percent complete; repeat it."),
     ],
-    actual_cost: Annotated[str, typer.Option(help="Actual cost to date.")],
+    actual_cost: Annotated[
+        list[str],
+        typer.Option(help="Actual cost to date: the total, or KEY=AMOUNT per work package."),
+    ],
     forecast_finish: Annotated[str, typer.Option(help="Forecast finish date (YYYY-MM-DD).")],
     forecast_cost: Annotated[str, typer.Option(help="Forecast cost at completion.")],
     as_of: Annotated[
@@ -82,6 +100,10 @@ def status(
     complete: Annotated[
         bool, typer.Option("--complete", help="The stage's work is done: go to its gate.")
     ] = False,
+    confirm: Annotated[
+        list[str] | None,
+        typer.Option(help="An activity of the stage you have done (its key); repeat it."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Report status on a run in a reporting stage: progress, cost, forecast, RAG
@@ -93,10 +115,14 @@ def status(
     check_count("--issue", issue or [], LIST_ITEMS)
     for text in issue or []:
         check_length("--issue", text, LINE_CHARS)
+    check_count("--confirm", confirm or [], LIST_ITEMS)
+    total, costs = _costs(actual_cost)
     update = StatusUpdate(
         as_of=_date("--as-of", as_of) if as_of else date.today(),
         progress=_progress(progress),
-        actual_cost=_amount("--actual-cost", actual_cost),
+        actual_cost=total,
+        actual_costs=costs,
+        confirmed_activities=tuple(confirm or []),
         forecast_finish=_date("--forecast-finish", forecast_finish),
         forecast_cost=_amount("--forecast-cost", forecast_cost),
         scope_change_percent=scope_change,
@@ -119,6 +145,7 @@ def status(
                     "project": taken.project,
                     "stage": taken.stage,
                     "update": taken.number,
+                    "baseline": figures.baseline_number,
                     "recorded": True,
                     "as_of": figures.as_of.isoformat(),
                     "percent_complete": figures.percent_complete,
@@ -127,6 +154,7 @@ def status(
                         for name in ("pv", "ev", "ac", "spi", "cpi", "sv", "cv", "eac", "vac")
                     },
                     "rag": {r["dimension"]: r["colour"] for r in figures.rag},
+                    "evm": figures.evm,
                     "overall": figures.overall,
                     "breached": figures.breached,
                     "complete": taken.complete,
@@ -136,10 +164,13 @@ def status(
             )
         )
         return
+    evm = figures.evm or {}
     typer.echo(
-        f"Update {taken.number} recorded for {taken.project} ({taken.stage}): "
-        f"{figures.overall.upper()}; SPI {figures.spi or '-'}, CPI {figures.cpi or '-'}, "
-        f"EAC {figures.eac:,.2f}, VAC {figures.vac:,.2f}"
+        f"Update {taken.number} recorded for {taken.project} ({taken.stage}) against "
+        f"baseline {figures.baseline_number}: {figures.overall.upper()}; "
+        f"SPI {figures.spi or '-'}, CPI {figures.cpi or '-'}, SPI(t) {evm.get('spi_t') or '-'}, "
+        f"EAC {figures.eac:,.2f}, VAC {figures.vac:,.2f}, "
+        f"forecast finish {evm.get('forecast_finish') or '-'}"
     )
     if figures.breached:
         past = ", ".join(r["dimension"] for r in figures.rag if r["colour"] == "red")
@@ -174,6 +205,8 @@ def projects(
                 "spi": _number(p.spi),
                 "cpi": _number(p.cpi),
                 "as_of": p.as_of.isoformat() if p.as_of else None,
+                "baseline": p.baseline,
+                "evm": p.evm,
                 "run_id": p.run_id,
             }
             for p in lines
@@ -183,16 +216,35 @@ def projects(
     if not lines:
         typer.echo("No project is recorded yet.")
         return
-    table = Table("Project", "Lifecycle", "Stage", "Status", "RAG", "SPI", "CPI", "As of", "Run")
+    table = Table(
+        "Project",
+        "Lifecycle",
+        "Stage",
+        "Status",
+        "Baseline",
+        "RAG",
+        "SPI",
+        "CPI",
+        "SPI(t)",
+        "EAC",
+        "Forecast finish",
+        "As of",
+        "Run",
+    )
     for p in lines:
+        evm = p.evm or {}
         table.add_row(
             f"{p.key} · {p.name}",
             p.lifecycle,
             p.stage or "—",
             p.status,
+            str(p.baseline) if p.baseline is not None else "—",
             (p.rag or "—").upper(),
             str(p.spi) if p.spi is not None else "—",
             str(p.cpi) if p.cpi is not None else "—",
+            f"{evm['spi_t']:.4f}" if evm.get("spi_t") is not None else "—",
+            f"{evm['eac']:,.2f}" if evm.get("eac") is not None else "—",
+            evm.get("forecast_finish") or "—",
             p.as_of.isoformat() if p.as_of else "—",
             p.run_id or "",
         )

@@ -15,8 +15,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
+from pmo.control.activities import check_confirmed
 from pmo.control.reporting import lock_stage_run
 from pmo.errors import PmoInputError
+from pmo.plan.formats import read_plan_text
 from pmo.plan.model import Plan, parse_plan
 from pmo.plan.schedule import Schedule, schedule_plan
 from pmo.store.models import Baseline, Gate, PlanSubmission, Project, StageRun
@@ -116,34 +118,22 @@ class RecordedPlan:
     waiting_key: str | None
 
 
-def check_confirmed(stage: Stage, confirmed: list[str] | tuple[str, ...]) -> list[str]:
-    """The activity keys the project manager confirmed done, each one of the stage's."""
-    known = [activity.key for activity in stage.activities]
-    for index, key in enumerate(confirmed):
-        if key not in known:
-            raise PlanRefused(
-                f"confirmed_activities[{index}]",
-                f"'{key}' is not an activity of {stage.name} ({', '.join(known) or 'none'})",
-            )
-    return list(dict.fromkeys(confirmed))
-
-
 def judge_plan(
-    session: Session, *, project: Project, stage_run_status: str, stage: Stage, plan: object
+    session: Session, *, project: Project, stage_run: StageRun, stage: Stage, plan: object
 ) -> Plan:
     """The plan (data, a Plan, or YAML text), checked; PlanRefused or PlanError naming the
-    field if it is refused."""
+    field if it is refused. A stage attempt takes one plan: once one is accepted, it is
+    with the gate, and after the gate's go it changes only through `pmo change`."""
     if not stage.takes_plan:
         raise PlanRefused("RUN_ID", f"{stage.name} does not take a plan")
-    if stage_run_status != WAITING:
+    taken = proposed_plan(session, stage_run=stage_run) is not None
+    if taken or stage_run.status not in ("in-progress", WAITING):
         raise PlanRefused(
             "RUN_ID",
-            f"{project.key} is not waiting for a plan at {stage.name} ({stage_run_status}); "
+            f"{project.key} is not waiting for a plan at {stage.name} ({stage_run.status}); "
             "once the plan is baselined it changes through `pmo change`",
         )
     if isinstance(plan, str):  # the Resume form's YAML text
-        from pmo.plan.formats import read_plan_text
-
         checked = read_plan_text(plan, fmt="yaml", source="plan_yaml")
     else:
         checked = parse_plan(plan)
@@ -175,10 +165,8 @@ def record_plan(
             f"{submitted_by} is not the project manager of {project.key}: only they submit plans",
         )
     try:
-        checked = judge_plan(
-            session, project=project, stage_run_status=stage_run.status, stage=stage, plan=plan
-        )
-        confirmed = check_confirmed(stage, confirmed_activities)
+        checked = judge_plan(session, project=project, stage_run=stage_run, stage=stage, plan=plan)
+        confirmed = check_confirmed(stage, confirmed_activities, PlanRefused)
         refusal = None
     except PmoInputError as refused:
         if channel == "cli":

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.control.analysis import gate_milestones
+from pmo.control.activities import check_confirmed
 from pmo.control.updates import (
     Assessment,
     ReportedRisk,
@@ -29,6 +29,7 @@ from pmo.errors import StatusRefused
 from pmo.mail import compose_message, send_once
 from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import EvmSnapshot, Project, StageRun, StatusUpdateRecord
+from pmo.store.plans import BaselineInForce, baseline_in_force, latest_baseline_number
 from pmo.store.records import gate_decisions
 from pmo.store.reporting import (
     all_projects,
@@ -42,7 +43,7 @@ from pmo.store.reporting import (
 )
 from pmo.templating import render_text
 from process_library.communication import load_communication_policy
-from process_library.schema import Lifecycle, Stage, Tolerances
+from process_library.schema import Stage, Tolerances
 
 
 @dataclass(frozen=True)
@@ -82,19 +83,33 @@ def reporting_state(session: Session, *, stage_run: StageRun, stage: Stage) -> R
     )
 
 
-def work_due(brief: ProjectBrief, lifecycle: Lifecycle, stage: Stage) -> date:
-    """When the baseline plans the reporting stage's work done: its gate's milestone."""
-    return next(m.due for m in gate_milestones(brief, lifecycle) if m.stage == stage.name)
+def measured_against(session: Session, *, project: Project) -> BaselineInForce:
+    """The baseline status is measured against; StatusRefused before there is one."""
+    baseline = baseline_in_force(session, project_id=project.id)
+    if baseline is None:
+        raise StatusRefused(
+            "RUN_ID",
+            f"{project.key} has no approved plan baseline to report against; "
+            "its plan-approval gate baselines one",
+        )
+    return baseline
 
 
 def judge_update(
     session: Session, *, project: Project, stage_run: StageRun, stage: Stage, update: StatusUpdate
-) -> tuple[dict[str, float], Assessment]:
-    """The progress after the update and its assessment; StatusRefused if it is refused."""
+) -> tuple[dict[str, float], Assessment, BaselineInForce]:
+    """The progress after the update, its assessment against the baseline in force, and
+    that baseline; StatusRefused if the update is refused."""
     brief = ProjectBrief.model_validate(project.brief)
+    baseline = measured_against(session, project=project)
     state = reporting_state(session, stage_run=stage_run, stage=stage)
+    check_confirmed(stage, update.confirmed_activities, StatusRefused)
     progress = check_update(
-        update, brief=brief, previous=state.progress, previous_as_of=state.as_of
+        update,
+        brief=brief,
+        schedule=baseline.schedule,
+        previous={k: v for k, v in state.progress.items() if k in baseline.schedule.packages},
+        previous_as_of=state.as_of,
     )
     lifecycle = lifecycle_for(session, stage_run=stage_run)
     assessment = assess(
@@ -104,9 +119,9 @@ def judge_update(
         risks_so_far=state.risk_scores,
         tolerances=state.tolerances,
         rag=lifecycle.rag,
-        work_due=work_due(brief, lifecycle, stage),
+        schedule=baseline.schedule,
     )
-    return progress, assessment
+    return progress, assessment, baseline
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,7 @@ def record_update(
         )
     project = session.get(Project, stage_run.project_id)
     try:
-        progress, assessment = judge_update(
+        progress, assessment, baseline = judge_update(
             session, project=project, stage_run=stage_run, stage=stage, update=update
         )
         refusal = None
@@ -161,7 +176,7 @@ def record_update(
         if channel == "cli":
             raise
         progress = {str(k): float(v) for k, v in update.progress.items()}
-        assessment, refusal = None, refused
+        assessment, baseline, refusal = None, None, refused
     row = StatusUpdateRecord(
         project_id=project.id,
         stage_run_id=stage_run.id,
@@ -171,7 +186,15 @@ def record_update(
         reported_by=project.project_manager_email,
         as_of=update.as_of,
         progress=progress,
-        actual_cost=update.actual_cost,
+        actual_cost=(
+            sum(update.actual_costs.values(), Decimal(0))
+            if update.actual_costs
+            else update.actual_cost
+        ),
+        actual_costs=(
+            {k: str(v) for k, v in update.actual_costs.items()} if update.actual_costs else None
+        ),
+        confirmed_activities=list(update.confirmed_activities) if assessment else None,
         forecast_finish=update.forecast_finish,
         forecast_cost=update.forecast_cost,
         scope_change_percent=update.scope_change_percent,
@@ -188,8 +211,8 @@ def record_update(
     )
     session.add(row)
     session.flush()
-    if assessment is not None:
-        session.add(_snapshot(row, project, update, assessment))
+    if assessment is not None and baseline is not None:
+        session.add(_snapshot(row, project, update, assessment, baseline.number))
         session.flush()
     return RecordedUpdate(row.id, row.number, row.accepted, stage_run.waiting_key)
 
@@ -209,9 +232,16 @@ def begin_status_wait(
 
 
 def _snapshot(
-    row: StatusUpdateRecord, project: Project, update: StatusUpdate, assessment: Assessment
+    row: StatusUpdateRecord,
+    project: Project,
+    update: StatusUpdate,
+    assessment: Assessment,
+    baseline_number: int,
 ) -> EvmSnapshot:
+    """The update's figures; `eac` and `vac` columns hold BAC and 0 while CPI is unknown
+    (no cost yet), the `evm` column every figure under DESIGN.md's keys (null there)."""
     figures = assessment.figures
+    eac = figures.eac if figures.eac is not None else figures.bac
     return EvmSnapshot(
         status_update_id=row.id,
         project_id=project.id,
@@ -225,8 +255,8 @@ def _snapshot(
         cpi=figures.cpi,
         sv=figures.sv,
         cv=figures.cv,
-        eac=figures.eac,
-        vac=figures.vac,
+        eac=eac,
+        vac=figures.bac - eac,
         rag=[
             {
                 "dimension": s.dimension,
@@ -239,6 +269,8 @@ def _snapshot(
         ],
         overall=assessment.overall,
         breached=bool(assessment.breaches),
+        baseline_number=baseline_number,
+        evm=figures.as_json(),
     )
 
 
@@ -321,10 +353,13 @@ class ProjectLine:
     as_of: date | None
     run_id: str | None
     updated_at: datetime | None
+    baseline: int | None = None  # the baseline in force
+    evm: dict | None = None  # the latest figures under DESIGN.md's `evm` keys
 
 
 def list_projects(session: Session) -> list[ProjectLine]:
-    """Every project: its stage, status, overall RAG and latest SPI and CPI."""
+    """Every project: its stage, status, overall RAG, the baseline in force and the latest
+    earned value figures against it."""
     lines = []
     for project in all_projects(session):
         stage_run = latest_stage_run(session, project=project)
@@ -346,6 +381,8 @@ def list_projects(session: Session) -> list[ProjectLine]:
                 as_of=latest.as_of if latest else None,
                 run_id=project.flow_run_id,
                 updated_at=latest.recorded_at if latest else None,
+                baseline=latest_baseline_number(session, project_id=project.id),
+                evm=latest.evm if latest else None,
             )
         )
     return lines

@@ -1,8 +1,10 @@
-"""A status update from the project manager: checked, then turned into earned value and RAG.
+"""A status update from the project manager: checked against the baseline in force, then
+turned into earned value (on the baseline's schedule) and RAG.
 
 Pure code shared by `pmo status` (which checks before it resumes the run, so bad input
 changes nothing) and the lifecycle flow (which checks again: the Resume form's input is
-validated by Prefect's server against the form's schema only).
+validated by Prefect's server against the form's schema only). Progress and actual cost
+are keyed by the baseline's work package keys (WBS codes).
 """
 
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from pmo.brief import Level, ProjectBrief
 from pmo.control import evm
 from pmo.control.analysis import LEVEL_SCORE
 from pmo.errors import StatusRefused
+from pmo.plan.evm import EarnedValue, earned_value
+from pmo.plan.schedule import Schedule
 from process_library.schema import Rag, Tolerances
 
 
@@ -33,8 +37,9 @@ class ReportedRisk:
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """What the project manager reports: progress per work package (by number or name),
-    cost to date, the forecast, commentary, new risks and issues."""
+    """What the project manager reports: percent complete per work package key, cost to
+    date (in total, or per work package key in `actual_costs`, then `actual_cost` is their
+    sum), the forecast, commentary, new risks and issues, the activities confirmed done."""
 
     as_of: date
     progress: dict[str, float]
@@ -49,47 +54,48 @@ class StatusUpdate:
     risks: tuple[ReportedRisk, ...] = ()
     issues: tuple[str, ...] = ()
     complete: bool = False
+    actual_costs: dict[str, Decimal] | None = None
+    confirmed_activities: tuple[str, ...] = ()
 
 
-def work_packages(brief: ProjectBrief) -> list[str]:
-    """The work packages progress is reported against: the deliverables (the brief's
-    in-scope items, numbered as in the deliverables register), or the project as one."""
-    return list(brief.scope_in) or [brief.name]
+def work_packages(schedule: Schedule) -> dict[str, str]:
+    """The work packages progress is reported against: the baseline's, key -> name."""
+    return {key: s.package.name for key, s in schedule.packages.items()}
 
 
-def resolve_progress(progress: dict[str, float], packages: list[str]) -> dict[str, float]:
-    """Progress keyed by work package name; a key is a package's number or its name."""
-    by_name = {name.casefold(): name for name in packages}
-    resolved: dict[str, float] = {}
-    for key, percent in progress.items():
-        text = str(key).strip()
-        if text.isdigit() and 1 <= int(text) <= len(packages):
-            name = packages[int(text) - 1]
-        elif text.casefold() in by_name:
-            name = by_name[text.casefold()]
-        else:
+def check_keys(field: str, given: dict, schedule: Schedule) -> None:
+    """Every key names a work package of the baseline."""
+    for key in given:
+        if key not in schedule.packages:
+            sample = ", ".join(list(schedule.packages)[:5])
             raise StatusRefused(
-                f"progress[{text}]",
-                f"no work package {text!r}; give its number (1 to {len(packages)}) or its name",
+                f"{field}[{key}]",
+                f"no work package '{key}' in the baseline (its keys: {sample}"
+                + (", ...)" if len(schedule.packages) > 5 else ")"),
             )
-        resolved[name] = percent
-    return resolved
 
 
 def check_update(
     update: StatusUpdate,
     *,
     brief: ProjectBrief,
+    schedule: Schedule,
     previous: dict[str, float],
     previous_as_of: date | None,
 ) -> dict[str, float]:
     """Refuse an update a project manager could not mean; returns the progress of every
-    work package after it (packages not reported keep their last percent).
+    work package of the baseline after it (packages not reported keep their last percent).
 
-    Percent complete must lie in 0 to 100 and may go back only with a note saying why;
-    costs cannot be negative; the forecast cannot finish before the project starts.
+    Each key must be a work package of the baseline; percent complete must lie in 0 to
+    100 and may go back only with a note saying why; costs cannot be negative; the
+    forecast cannot finish before the project starts.
     """
-    progress = resolve_progress(update.progress, work_packages(brief))
+    progress = {str(key).strip(): percent for key, percent in update.progress.items()}
+    check_keys("progress", progress, schedule)
+    check_keys("actual_cost", update.actual_costs or {}, schedule)
+    for key, amount in (update.actual_costs or {}).items():
+        if not Decimal(amount).is_finite() or amount < 0:
+            raise StatusRefused(f"actual_cost[{key}]", f"{amount} is not a cost to date")
     for name, percent in progress.items():
         if not 0 <= percent <= 100:
             raise StatusRefused(
@@ -124,7 +130,7 @@ def check_update(
     for index, risk in enumerate(update.risks, start=1):
         if not risk.description.strip():
             raise StatusRefused(f"risks[{index}]", "a risk needs a description")
-    return {name: previous.get(name, 0.0) for name in work_packages(brief)} | progress
+    return {key: previous.get(key, 0.0) for key in schedule.packages} | progress
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class Assessment:
 
     progress: dict[str, float]
     percent_complete: float
-    figures: evm.EarnedValue
+    figures: EarnedValue
     statuses: list[evm.DimensionStatus]
     overall: evm.Colour
     breaches: list[evm.DimensionStatus] = field(default_factory=list)
@@ -151,24 +157,18 @@ def assess(
     risks_so_far: list[int],
     tolerances: Tolerances,
     rag: Rag,
-    work_due: date,
+    schedule: Schedule,
 ) -> Assessment:
-    """Earned value from the checked progress, and RAG against the tolerances in force.
-
-    The work packages are planned from the project's start to `work_due` (the baseline
-    milestone of the stage that reports on them), the budget spread evenly over it.
-    `risks_so_far` are the scores of the risks reported with earlier updates; the
-    brief's risks count too.
-    """
-    percent = round(evm.weighted_complete(progress), 2)
-    figures = evm.earned_value(
-        budget=brief.budget,
-        start=brief.start_date,
-        end=work_due,
+    """Earned value of the checked progress on the baseline's schedule, and RAG against
+    the tolerances in force. `risks_so_far` are the scores of the risks reported with
+    earlier updates; the brief's risks count too."""
+    figures = earned_value(
+        schedule,
         as_of=update.as_of,
-        percent_complete=percent,
-        actual_cost=update.actual_cost,
+        progress=progress,
+        actual_cost=update.actual_costs or update.actual_cost,
     )
+    percent = round(float(100 * figures.ev / figures.bac), 2) if figures.bac else 0.0
     scores = [
         *(LEVEL_SCORE[r.probability] * LEVEL_SCORE[r.impact] for r in brief.risks),
         *risks_so_far,
@@ -182,7 +182,7 @@ def assess(
         benefits_percent=update.benefits_shortfall_percent,
         risk_score=max(scores, default=0),
     )
-    variances = evm.forecast_variances(forecast, figures, brief.start_date, brief.target_end_date)
+    variances = evm.forecast_variances(forecast, figures, schedule.start, schedule.finish)
     statuses = evm.rag_status(variances, tolerances, rag)
     return Assessment(
         progress, percent, figures, statuses, evm.overall(statuses), evm.breaches(statuses)
@@ -233,10 +233,10 @@ def package_field(number: int) -> str:
 
 
 def as_run_input(update: StatusUpdate, packages: list[str]) -> dict:
-    """The update as the status form submits it; progress must be keyed by package name."""
-    numbers = {name: index for index, name in enumerate(packages, start=1)}
+    """The update as the status form submits it; `packages` are the baseline's keys."""
+    numbers = {key: index for index, key in enumerate(packages, start=1)}
     return {
-        **{package_field(numbers[name]): percent for name, percent in update.progress.items()},
+        **{package_field(numbers[key]): percent for key, percent in update.progress.items()},
         "as_of": update.as_of.isoformat(),
         "actual_cost": float(update.actual_cost),
         "forecast_finish": update.forecast_finish.isoformat(),
@@ -249,6 +249,7 @@ def as_run_input(update: StatusUpdate, packages: list[str]) -> dict:
         "new_risks": [vars(risk) for risk in update.risks],
         "new_issues": list(update.issues),
         "stage_complete": update.complete,
+        "confirmed_activities": list(update.confirmed_activities),
     }
 
 
@@ -258,8 +259,7 @@ def from_run_input(values: dict, packages: list[str]) -> StatusUpdate:
     return StatusUpdate(
         as_of=_day(values["as_of"]),
         progress={
-            name: float(values[package_field(index)])
-            for index, name in enumerate(packages, start=1)
+            key: float(values[package_field(index)]) for index, key in enumerate(packages, start=1)
         },
         actual_cost=Decimal(str(values["actual_cost"])),
         forecast_finish=_day(values["forecast_finish"]),
@@ -275,6 +275,7 @@ def from_run_input(values: dict, packages: list[str]) -> StatusUpdate:
         ),
         issues=tuple(values["new_issues"]),
         complete=bool(values["stage_complete"]),
+        confirmed_activities=tuple(values.get("confirmed_activities") or ()),
     )
 
 

@@ -18,10 +18,13 @@ from prefect import get_client
 from prefect.exceptions import ObjectNotFound
 
 from pmo.brief import ProjectBrief
-from pmo.control.updates import StatusUpdate, as_run_input, work_packages
+from pmo.control.planning import WAITING
+from pmo.control.reporting import measured_against
+from pmo.control.updates import StatusUpdate, as_run_input
 from pmo.gates.answers import gate_stage, waiting_approvers
 from pmo.gates.rules import Answer
 from pmo.mail import read_outbox
+from pmo.plan.model import Plan
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import StageRun
@@ -76,14 +79,14 @@ def next_status_turn(run_id: str) -> StatusTurn | None:
         if stage_run is None or stage_run.status != "reporting":
             return None
         taken = len(status_updates(session, stage_run=stage_run))
-        brief = ProjectBrief.model_validate(project.brief)
+        baseline = measured_against(session, project=project)
         return StatusTurn(
             run_id,
             project.key,
             stage_run.stage_key,
             stage_run.attempt,
             taken + 1,
-            work_packages(brief),
+            list(baseline.schedule.packages),
         )
 
 
@@ -132,6 +135,33 @@ def next_turn(run_id: str, mailbox: Mailbox = read_outbox) -> GateTurn | None:
     return None
 
 
+@dataclass(frozen=True)
+class PlanTurn:
+    """The plan a run waits for at a stage that takes one (its `waits`-th wait there)."""
+
+    run_id: str
+    project_key: str
+    stage_key: str
+    attempt: int
+    wait: int
+
+
+# Gives the project manager's plan for a turn, and the activities they confirm done.
+Planner = Callable[[PlanTurn], tuple[Plan, list[str]]]
+
+
+def next_plan_turn(run_id: str) -> PlanTurn | None:
+    """The plan the run waits for, if it waits for one."""
+    with session_scope() as session:
+        project = project_for_run(session, flow_run_id=run_id)
+        stage_run = latest_stage_run(session, project=project) if project else None
+        if stage_run is None or stage_run.status != WAITING or stage_run.waiting_key is None:
+            return None
+        return PlanTurn(
+            run_id, project.key, stage_run.stage_key, stage_run.attempt, stage_run.waits
+        )
+
+
 @dataclass
 class ApproverBot:
     """Answers the gates of one run in a background thread until stopped."""
@@ -139,10 +169,12 @@ class ApproverBot:
     run_id: Callable[[], str | None]
     decide: Decider = approve_everything
     report: Reporter | None = None
+    plan: Planner | None = None
     mailbox: Mailbox = read_outbox
     poll_seconds: float = 0.2
     answered: list[GateTurn] = field(default_factory=list)
     reported: list[StatusTurn] = field(default_factory=list)
+    planned: list[PlanTurn] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -176,6 +208,7 @@ class ApproverBot:
                 turn = next_turn(run_id, self.mailbox)
                 if turn is None:
                     self._report(client, run_id)
+                    self._submit_plan(client, run_id)
                     continue
                 decision, comment, conditions = self.decide(turn)
                 answer = Answer(turn.approver, decision, turn.code, comment, conditions)
@@ -191,3 +224,13 @@ class ApproverBot:
         run_input = as_run_input(update, status.packages)
         client.resume_flow_run(UUID(run_id), run_input=run_input)
         self.reported.append(status)
+
+    def _submit_plan(self, client, run_id: str) -> None:
+        """Submit the project manager's plan through the Resume form, as the UI does."""
+        turn = next_plan_turn(run_id) if self.plan else None
+        if turn is None or turn in self.planned:
+            return
+        plan, confirmed = self.plan(turn)
+        run_input = {"plan_yaml": plan.to_yaml(), "confirmed_activities": confirmed}
+        client.resume_flow_run(UUID(run_id), run_input=run_input)
+        self.planned.append(turn)

@@ -14,6 +14,7 @@ from prefect.exceptions import ObjectNotFound
 from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.waiting import wake
 from pmo.brief import ProjectBrief
+from pmo.control.planning import PlanFigures, PlanRefused, plan_figures, record_plan
 from pmo.control.reporting import record_update
 from pmo.control.updates import StatusUpdate
 from pmo.errors import (
@@ -35,6 +36,7 @@ from pmo.gates.links import flow_run_url
 from pmo.gates.rules import Answer
 from pmo.gates.sla import gate_due
 from pmo.methodology.project import load_brief_for
+from pmo.plan.model import Plan
 from pmo.runtime.connection import ServerUnreachable, prefect_api
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
@@ -303,3 +305,54 @@ def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:
 def _stage_waits_at(stage_run_id: int) -> str | None:
     with session_scope() as session:
         return session.get(StageRun, stage_run_id).waiting_key
+
+
+@dataclass(frozen=True)
+class PlanTaken:
+    """A plan the store recorded for the stage that waits for it, with its figures."""
+
+    project: str
+    stage: str
+    figures: PlanFigures
+    plan_hash: str
+    woken: bool
+    url: str
+
+
+def submit_plan(run_id: str, plan: Plan, *, by: str | None = None) -> PlanTaken:
+    """Have the store judge and record the project manager's plan for the stage that waits
+    for it, then wake the run. A refused plan raises and records nothing."""
+    submitted_by = _email_of_as(by) if by is not None else None
+    with session_scope() as session:
+        project, stage_run, stage = _run_stage(session, run_id)
+        recorded = record_plan(
+            session,
+            stage_run_id=stage_run.id,
+            stage=stage,
+            plan=plan,
+            response_key=f"{CLI}-{uuid4()}",
+            channel=CLI,
+            submitted_by=submitted_by or project.project_manager_email,
+        )
+        brief = ProjectBrief.model_validate(project.brief)
+        figures = plan_figures(plan, brief)
+        key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
+    woken = False
+    if recorded.waiting_key is not None:
+        with prefect_api():
+            woken = wake(run_id, recorded.waiting_key, lambda: _stage_waits_at(stage_run_id))
+    return PlanTaken(key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id))
+
+
+def _run_stage(session, run_id: str):
+    """The project, latest stage run and its stage definition of run `run_id`."""
+    try:
+        UUID(run_id)
+    except ValueError:
+        raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
+    if (project := project_for_run(session, flow_run_id=run_id)) is None:
+        raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is known to this PMO")
+    stage_run = latest_stage_run(session, project=project)
+    if project.status != "active" or stage_run is None:
+        raise PlanRefused("RUN_ID", f"{project.key} is {project.status}: it takes no plan")
+    return project, stage_run, _pinned_lifecycle(session, stage_run).stage(stage_run.stage_key)

@@ -146,3 +146,10 @@ def baseline_in_force(session: Session, *, project_id: int) -> BaselineInForce |
         .limit(1)
     )
     return baseline_of(row) if row is not None else None
+
+
+def latest_baseline_number(session: Session, *, project_id: int) -> int | None:
+    """The number of the baseline in force, without reading its plan."""
+    return session.scalar(
+        select(func.max(Baseline.number)).where(Baseline.project_id == project_id)
+    )

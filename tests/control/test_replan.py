@@ -9,10 +9,19 @@ import pytest
 
 from flows.lifecycle import project_lifecycle
 from pmo.control.updates import StatusUpdate
-from pmo.runtime.approver_bot import ApproverBot, GateTurn, StatusTurn, approve_everything
+from pmo.plan.model import parse_plan
+from pmo.runtime.approver_bot import (
+    ApproverBot,
+    GateTurn,
+    PlanTurn,
+    StatusTurn,
+    approve_everything,
+)
 from pmo.settings import get_settings
 from pmo.store import session_scope
+from pmo.store.plans import baselines
 from pmo.store.records import get_project, project_stage_runs
+from pmo.store.reporting import project_snapshots
 from tests.factories import make_brief
 
 pytestmark = pytest.mark.integration
@@ -22,6 +31,17 @@ def sponsor_replans(turn: GateTurn) -> tuple[str, str, str]:
     if turn.gate_key.startswith("execution-exception"):
         return "recycle", "Re-plan with the second vendor.", ""
     return approve_everything(turn)
+
+
+def replanner(brief):
+    """After the exception, the project manager re-plans: the build takes 10 days more."""
+
+    def plan(turn: PlanTurn):
+        data = brief.plan.data()
+        data["work_packages"][4]["duration_days"] += 10  # 2.3, on the critical path
+        return parse_plan(data), ["define-milestones"]
+
+    return plan
 
 
 def project_manager(turn: StatusTurn) -> StatusUpdate:
@@ -56,7 +76,9 @@ def test_a_recycle_at_the_exception_gate_replans_and_the_project_goes_on(prefect
     # Open (and migrate) the store here first: the bot's thread and the flow opening a new
     # store at the same instant would both run its migrations.
     assert run_id() is None
-    bot = ApproverBot(run_id=run_id, decide=sponsor_replans, report=project_manager).start()
+    bot = ApproverBot(
+        run_id=run_id, decide=sponsor_replans, report=project_manager, plan=replanner(brief)
+    ).start()
     try:
         result = project_lifecycle(brief=brief)
     finally:
@@ -81,3 +103,13 @@ def test_a_recycle_at_the_exception_gate_replans_and_the_project_goes_on(prefect
         ("execution-exception-1", 1),
         ("plan-approval", 2),
     ]
+    # The first plan came with the brief; the re-plan from the project manager, through
+    # the Resume form, and its go made it baseline 2, against which execution reported.
+    assert [(t.stage_key, t.attempt) for t in bot.planned] == [("planning", 2)]
+    with session_scope() as session:
+        project = get_project(session, key=brief.key)
+        kept = baselines(session, project_id=project.id)
+        assert [b.number for b in kept] == [1, 2]
+        assert kept[0].plan_hash == brief.plan.content_hash()
+        assert kept[1].plan_hash == replanner(brief)(None)[0].content_hash()
+        assert [s.baseline_number for s in project_snapshots(session, project=project)] == [1, 2]

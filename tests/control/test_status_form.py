@@ -10,25 +10,43 @@ import pytest
 
 import flows.reporting
 from flows.reporting import update_form
-from pmo.control.updates import ReportedRisk, StatusUpdate, as_run_input, from_run_input
-from pmo.control.updates import work_packages as packages_of
+from pmo.control.updates import (
+    ReportedRisk,
+    StatusUpdate,
+    as_run_input,
+    from_run_input,
+    work_packages,
+)
+from pmo.plan.schedule import schedule_plan
+from process_library.loader import load_lifecycle
 from tests.factories import make_brief
+
+EXECUTION = load_lifecycle("pmbok-waterfall").lifecycle.stage("execution")
+
+
+def packages_of(brief) -> dict[str, str]:
+    """The work packages of baseline 1 (the brief's plan): key -> name."""
+    return work_packages(schedule_plan(brief.plan, brief.start_date))
+
 
 pytestmark = pytest.mark.unit
 
 
 def test_the_form_has_a_percent_field_per_work_package_and_dropdowns_for_risks():
     brief = make_brief()
-    first = packages_of(brief)[0]
-    form = update_form(brief, {first: 40.0}, "## Status update")
+    packages = packages_of(brief)
+    form = update_form(brief, EXECUTION, packages, {"1.1": 40.0}, "## Status update")
     schema = form.model_json_schema()
     fields = schema["properties"]
-    assert fields["wp_1"]["title"] == f"1. {first}"
+    assert fields["wp_1"]["title"] == "1.1 Requirements and design"
+    assert fields["wp_12"]["title"] == "4.4 Go-live and hypercare"
     assert (fields["wp_1"]["default"], fields["wp_2"]["default"]) == (40.0, 0.0)
     assert (fields["wp_1"]["minimum"], fields["wp_1"]["maximum"]) == (0, 100)
     assert fields["as_of"]["format"] == "date"
     risk = schema["$defs"]["NewRisk"]["properties"]
     assert risk["probability"]["enum"] == ["low", "medium", "high"]
+    confirmed = fields["confirmed_activities"]["items"]["enum"]
+    assert confirmed == [a.key for a in EXECUTION.activities]
     assert set(schema["required"]) == {
         "as_of",
         "actual_cost",
@@ -46,10 +64,11 @@ def test_the_flow_module_keeps_its_annotations_evaluated_so_the_ui_form_is_defin
 
 def test_what_pmo_status_sends_is_what_the_flow_reads_back():
     brief = make_brief()
-    packages = packages_of(brief)
+    names = packages_of(brief)
+    packages = list(names)
     update = StatusUpdate(
         as_of=date(2027, 6, 30),
-        progress={name: 50.0 for name in packages},
+        progress={key: 50.0 for key in packages},
         actual_cost=Decimal("1234.50"),
         forecast_finish=date(2027, 11, 5),
         forecast_cost=Decimal(255000),
@@ -57,8 +76,9 @@ def test_what_pmo_status_sends_is_what_the_flow_reads_back():
         risks=(ReportedRisk("Vendor late", "high", "medium"),),
         issues=("Test rig broken",),
         complete=True,
+        confirmed_activities=(EXECUTION.activities[0].key,),
     )
-    form = update_form(brief, {}, "")
+    form = update_form(brief, EXECUTION, names, {}, "")
     submitted = as_run_input(update, packages)
     received = form.model_validate(submitted).model_dump()
     assert from_run_input(received, packages) == update

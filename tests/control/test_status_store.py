@@ -27,7 +27,7 @@ from pmo.store.records import (
     mark_decided,
 )
 from tests.factories import make_brief
-from tests.project_record import LIFECYCLE, write
+from tests.project_record import LIFECYCLE, baselined, write
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,12 @@ EXECUTION = LIFECYCLE.lifecycle.stage("execution")
 def update(**overrides) -> StatusUpdate:
     values = {
         "as_of": date(2027, 6, 30),
-        "progress": {"1": 75, "2": 70, "3": 65},
+        # As of 30 June: 3.1 (due 20 July) a third done, 2.3 late at 80 %, the rest done.
+        "progress": {
+            **dict.fromkeys(("1.1", "1.2", "2.1", "2.2", "2.4", "3.2"), 100),
+            "2.3": 80,
+            "3.1": 30,
+        },
         "actual_cost": Decimal(215000),
         "forecast_finish": date(2027, 11, 5),
         "forecast_cost": Decimal(255000),
@@ -49,6 +54,7 @@ def update(**overrides) -> StatusUpdate:
 def take(session, brief, number, channel="prefect", **overrides):
     """Update `number` through the store's one judge, as the run records the Resume form's."""
     project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+    baselined(session, project)
     stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
     recorded = record_update(
         session,
@@ -70,12 +76,21 @@ def test_an_update_is_recorded_once_per_key_with_its_earned_value(store_url):
         again = take(session, brief, 2, actual_cost=Decimal(1))  # a replay: same row
         assert again.id == first.id and first.actual_cost == 215000
         snapshot = session.query(EvmSnapshot).one()
-        assert (snapshot.pv, snapshot.ev, snapshot.spi, snapshot.cpi) == (
-            Decimal("184405.94"),
-            Decimal("175000.00"),
-            Decimal("0.9490"),
-            Decimal("0.8140"),
+        # Against baseline 1 (the brief's plan, BAC 239,000): everything due by 30 June
+        # (173,000, 2.3 included) plus 12 of 3.1's 25 working days of 26,000 is planned;
+        # earned: 141,000 done + 80 % of 32,000 + 30 % of 26,000.
+        assert (snapshot.bac, snapshot.pv, snapshot.ev, snapshot.spi, snapshot.cpi) == (
+            Decimal("239000.00"),
+            Decimal("185480.00"),
+            Decimal("174400.00"),
+            Decimal("0.9403"),
+            Decimal("0.8112"),
         )
+        assert snapshot.baseline_number == 1
+        assert snapshot.evm["eac"] == 294638.76  # 239,000 / (174,400 / 215,000)
+        assert snapshot.evm["eac_plan_rate"] == 279600.0  # 215,000 + 239,000 - 174,400
+        assert set(snapshot.evm) >= {"pv", "ev", "ac", "sv", "cv", "spi", "cpi", "eac", "etc"}
+        assert set(snapshot.evm) >= {"vac", "tcpi", "es_days", "spi_t", "forecast_finish"}
         assert snapshot.overall == "red" and snapshot.breached
         assert {r["dimension"]: r["colour"] for r in snapshot.rag}["cost"] == "red"
         assert session.query(StatusUpdateRecord).count() == 2
@@ -112,7 +127,15 @@ def test_a_go_at_the_exception_gate_puts_its_tolerances_in_force(store_url):
         assert (stage_run.status, stage_run.finished_at) == ("reporting", None)
         in_force = tolerances_in_force(session, stage_run=stage_run, stage=EXECUTION)
         assert (in_force.cost_percent, in_force.time_percent) == (30, 10)
-        later = take(session, brief, 2, as_of=date(2027, 7, 10), actual_cost=Decimal(200000))
+        later = take(
+            session,
+            brief,
+            2,
+            as_of=date(2027, 7, 10),
+            progress={"2.3": 100, "3.1": 60},
+            actual_cost=Decimal(200000),
+            forecast_finish=date(2027, 9, 30),
+        )
         assert not session.query(EvmSnapshot).filter_by(status_update_id=later.id).one().breached
 
 
@@ -125,7 +148,8 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
     status = write(brief, EXECUTION, 1, "status-report")
     markdown = Path(status.markdown_path).read_text(encoding="utf-8")
     assert "## Overall status: RED" in markdown
-    assert "| Cost | 22.86 % | 10 % | 229 % | RED |" in markdown
+    # EAC 294,638.76 is 23.28 % over the baseline's 239,000: past the 10 % tolerance.
+    assert "| Cost | 23.28 % | 10 % | 233 % | RED |" in markdown
     assert r"SSO waits on two customers \| \<b\>not\</b\> \*\*bold\*\*" in markdown
     document = Document(status.docx_path)
     assert len(document.inline_shapes) == 1
@@ -149,10 +173,12 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
                 "proposed": tolerances.model_copy(update={"cost_percent": 23}).model_dump(),
             },
         )
-    assert "| Cost | 22.86 % | 10 % | 229 % |" in markdown
+    assert "| Cost | 23.28 % | 10 % | 233 % |" in markdown
     assert r"| Continue with new tolerances: cost\_percent: 23 |" in markdown
     assert "RECYCLE (back to Planning)" in markdown
-    assert "Re-plan: cost is past its tolerance by more than twice it" in markdown
+    # The forecast finish 5 Nov is 44 days past the baseline's 22 Sep, of its 233: time too.
+    assert "| Time | 18.88 % | 10 % | 189 % |" in markdown
+    assert "Re-plan: 2 dimensions are past tolerance" in markdown
     assert report_recipients(brief, "status-report") == [
         "dana.reyes@example.com",
         "lee.park@example.com",
@@ -184,6 +210,7 @@ def test_pmo_projects_lists_stage_status_rag_and_the_latest_indices(store_url):
         take(session, brief, 1)
     listed = CliRunner().invoke(app, ["projects", "--json"])
     assert listed.exit_code == 0, listed.output
+    listed_evm = json.loads(listed.output)[0]["evm"]
     assert json.loads(listed.output) == [
         {
             "project": "APOLLO",
@@ -192,12 +219,15 @@ def test_pmo_projects_lists_stage_status_rag_and_the_latest_indices(store_url):
             "stage": "Execution",
             "status": "in-progress",
             "rag": "red",
-            "spi": 0.949,
-            "cpi": 0.814,
+            "spi": 0.9403,
+            "cpi": 0.8112,
             "as_of": "2027-06-30",
             "run_id": None,
+            "baseline": 1,
+            "evm": listed_evm,
         }
     ]
+    assert listed_evm["forecast_finish"] == "2027-10-19" and listed_evm["spi_t"] == 0.9004
     table = CliRunner().invoke(app, ["projects"])
     assert "APOLLO · Apollo customer portal" in table.output and "RED" in table.output
 
@@ -211,8 +241,9 @@ def test_pmo_projects_lists_stage_status_rag_and_the_latest_indices(store_url):
             "error: RUN_ID: no lifecycle run 00000000-0000-0000-0000-000000000000 is known",
         ),
         (["x", "--forecast-finish", "soon"], "error: --forecast-finish: 'soon' is not a date"),
-        (["x", "--progress", "40"], "error: --progress: '40' is not PACKAGE=PERCENT"),
+        (["x", "--progress", "40"], "error: --progress: '40' is not KEY=PERCENT"),
         (["x", "--actual-cost", "lots"], "error: --actual-cost: 'lots' is not an amount"),
+        (["x", "--actual-cost", "1.1=x"], "error: --actual-cost 1.1: 'x' is not an amount"),
         (["x", "--risk", "Late:often"], "error: --risk: 'Late:often' is not DESCRIPTION"),
     ],
 )
