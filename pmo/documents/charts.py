@@ -6,10 +6,11 @@ matplotlib is imported on first use, so documents without charts never pay for i
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from pmo.control.analysis import Milestone
@@ -17,6 +18,9 @@ from pmo.documents.communication import EngagedStakeholder
 from pmo.files import write_atomically
 from pmo.templating import MarkdownText
 from process_library.communication import CommunicationPolicy
+
+if TYPE_CHECKING:
+    from pmo.documents.plan_view import PlanView
 
 LEVEL_POSITION = {"low": 0.5, "medium": 1.5, "high": 2.5}
 DPI = 150
@@ -37,6 +41,11 @@ class Charts:
         end: date,
         policy: CommunicationPolicy,
         performance: Sequence[tuple[date, Decimal | None, Decimal | None]] = (),
+        plan: "PlanView | None" = None,
+        baseline: "PlanView | None" = None,
+        earned: Sequence[tuple[date, Decimal, Decimal, Decimal]] = (),
+        forecast: tuple[date, Decimal] | None = None,
+        currency: str = "",
     ) -> None:
         self._folder = folder
         self._stem = stem
@@ -46,6 +55,11 @@ class Charts:
         self._end = end
         self._policy = policy
         self._performance = performance
+        self._plan = plan  # the plan the document shows (proposed or in force)
+        self._baseline = baseline  # the baseline in force, for performance against it
+        self._earned = earned  # (as of, PV, EV, AC) of each update against it
+        self._forecast = forecast  # (forecast finish, EAC) of the last update
+        self._currency = currency
 
     def power_interest_grid(self) -> MarkdownText:
         """The stakeholders on Mendelow's grid, numbered as in the register's table."""
@@ -64,10 +78,54 @@ class Charts:
         """SPI and CPI of every status update so far, against the line at 1.0."""
         return self._save("spi-cpi-trend", draw_spi_cpi_trend(self._performance))
 
+    def gantt(self) -> MarkdownText:
+        """The plan's work packages on their early dates, the critical path in red."""
+        from pmo.documents.plan_charts import draw_gantt
+
+        assert self._plan is not None, "this document has no plan"
+        return self._save("gantt", draw_gantt(self._plan.schedule))
+
+    def cumulative_pv(self) -> MarkdownText:
+        """The plan's cumulative planned value by month: its cost S-curve."""
+        from pmo.documents.plan_charts import draw_cumulative_pv
+
+        assert self._plan is not None, "this document has no plan"
+        return self._save(
+            "cumulative-pv", draw_cumulative_pv(self._plan.pv_by_month, self._currency)
+        )
+
+    def effort_by_role(self) -> MarkdownText:
+        """The plan's effort by role and month."""
+        from pmo.documents.plan_charts import draw_effort
+
+        assert self._plan is not None, "this document has no plan"
+        return self._save("effort", draw_effort(self._plan.effort))
+
+    def s_curve(self) -> MarkdownText:
+        """PV of the baseline in force, EV and AC of each update, and the forecast."""
+        from pmo.documents.plan_charts import draw_s_curve
+
+        assert self._baseline is not None, "this document has no baseline"
+        schedule = self._baseline.schedule
+        ends = sorted({schedule.start, *(day for day in _month_ends(schedule)), schedule.finish})
+        planned = [(day, self._baseline.planned_value(day)) for day in ends]
+        png = draw_s_curve(planned, self._earned, self._forecast, self._currency)
+        return self._save("s-curve", png)
+
     def _save(self, chart: str, png: bytes) -> MarkdownText:
         name = f"{self._stem}-{chart}.png"
         write_atomically(self._folder / name, png)
         return MarkdownText(quote(name))
+
+
+def _month_ends(schedule) -> list[date]:
+    """The last day of each month the schedule spans."""
+    days, day = [], schedule.start
+    while day < schedule.finish:
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        days.append(following - timedelta(days=1))
+        day = following
+    return days
 
 
 def _figure(width: float, height: float):

@@ -4,6 +4,8 @@ Templates receive this dossier and nothing else, so every figure and name in a d
 can be traced to the brief, the store or the run.
 """
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from pmo.brief import ProjectBrief
 from pmo.control import analysis
 from pmo.documents.charts import Charts
 from pmo.documents.communication import communication_plan, engaged_stakeholders
+from pmo.documents.plan_view import baseline_view, proposed_view
 from pmo.methodology.project import project_facts
 from pmo.store.lifecycles import pin_of, pins
 from pmo.store.models import Project, utcnow
@@ -68,6 +71,13 @@ def build_dossier(
         if line.stage == stage.name and line.attempt == attempt and line.stage_run_id
     ]
     stage_run_id = this_attempt[0].stage_run_id if this_attempt else None
+    baseline = baseline_view(session, brief=brief, project_id=project.id)
+    # A stage that takes the plan shows the one proposed in it; others the baseline.
+    shown = proposed_view(session, brief=brief, stage_run_id=stage_run_id) or baseline
+    measured = [
+        s for _, s in updates if s.evm and s.baseline_number == (baseline and baseline.number)
+    ]
+    last = measured[-1].evm if measured else None
     return {
         "brief": brief,
         "project": project,
@@ -89,6 +99,10 @@ def build_dossier(
         "risks": analysis.rated_risks(brief),
         "milestones": milestones,
         "duration_days": analysis.duration_days(brief),
+        # The plan this document shows (proposed in this stage, or the baseline in force),
+        # and the baseline in force that status is measured against; None before either.
+        "plan": shown,
+        "baseline": baseline,
         # Accepted status updates with their earned value and RAG, oldest first.
         "status_updates": [StatusLine(update, snapshot) for update, snapshot in updates],
         # ... and those of this stage attempt only (an end stage report's).
@@ -117,6 +131,15 @@ def build_dossier(
             end=brief.target_end_date,
             policy=policy,
             performance=[(s.as_of, s.spi, s.cpi) for _, s in updates],
+            plan=shown,
+            baseline=baseline,
+            earned=[(s.as_of, s.pv, s.ev, s.ac) for s in measured],
+            forecast=(
+                (date.fromisoformat(last["forecast_finish"]), Decimal(str(last["eac"])))
+                if last and last["forecast_finish"] and last["eac"] is not None
+                else None
+            ),
+            currency=brief.currency,
         ),
         **(extra or {}),
     }

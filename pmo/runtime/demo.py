@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,11 +23,21 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.lifecycle import project_lifecycle
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, load_brief
-from pmo.control.reporting import covering_tolerances, tolerances_in_force
+from pmo.control.reporting import covering_tolerances, measured_against, tolerances_in_force
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import check_lifecycle_templates
 from pmo.methodology.project import prepare_lifecycle
-from pmo.runtime.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
+from pmo.plan.evm import planned_value
+from pmo.plan.model import Plan, parse_plan
+from pmo.plan.schedule import Schedule
+from pmo.runtime.approver_bot import (
+    ApproverBot,
+    Decider,
+    GateTurn,
+    PlanTurn,
+    StatusTurn,
+    approve_everything,
+)
 from pmo.runtime.connection import prefect_api, server_auth_string
 from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
@@ -86,58 +96,58 @@ def accepted_forecast(project_key: str) -> str:
 
 @dataclass(frozen=True)
 class ProjectManager:
-    """The demo's project manager. Each reporting stage takes its share of the work (one
-    stage in a waterfall, one per management stage or release): an update a little behind
-    plan and over cost, within tolerance, then the update that reports the stage complete.
-    Where a lifecycle reports in several stages, the first update of the last one
-    forecasts a cost overrun past tolerance, so the demo shows an exception going to the
-    board and the board's decision."""
+    """The demo's project manager, reporting against the baseline in force. Each reporting
+    stage takes its share of the baseline's span (one stage in a waterfall, one per
+    management stage or release): an update a little behind the plan and over cost,
+    within tolerance, then the update that reports the stage's share done. Where a
+    lifecycle reports in several stages, the first update of the last one forecasts a cost
+    overrun past tolerance, so the demo shows an exception going to the board and the
+    board's decision. A plan sent back at its gate comes again with contingency added."""
 
     brief: ProjectBrief
     reporting_stages: tuple[str, ...]
 
     def __call__(self, turn: StatusTurn) -> StatusUpdate:
-        brief = self.brief
+        with session_scope() as session:
+            project = get_project(session, key=turn.project_key)
+            schedule = measured_against(session, project=project).schedule
         stages = len(self.reporting_stages)
         index = self.reporting_stages.index(turn.stage_key)
         share = 1 / stages
-        span = (brief.target_end_date - brief.start_date).days
-        budget = Decimal(brief.budget)
+        span = (schedule.finish - schedule.start).days
+        bac = schedule.plan.budget()
 
-        def day(fraction: float):
-            return brief.start_date + timedelta(days=round(span * (index + fraction) * share))
+        def day(fraction: float) -> date:
+            return schedule.start + timedelta(days=round(span * (index + fraction) * share))
 
-        def cost(fraction: float) -> Decimal:
-            return (budget * Decimal(str(fraction))).quantize(Decimal(1))
+        def cost(amount: Decimal, factor: float) -> Decimal:
+            return (amount * Decimal(str(factor))).quantize(Decimal(1))
 
-        done = 100 * index * share
         if turn.number == 1:
-            first = [75.0, 70.0, 65.0] + [70.0] * (len(turn.packages) - 3)
+            as_of = day(0.55)
             overrun = stages > 1 and index == stages - 1
             return StatusUpdate(
-                as_of=day(0.55),
-                progress={
-                    package: round(done + percent * share, 1)
-                    for package, percent in zip(turn.packages, first, strict=False)
-                },
-                actual_cost=cost((index + 0.73) * share),
-                forecast_finish=brief.target_end_date + timedelta(days=7),
-                forecast_cost=cost(1.12 if overrun else 1.04),
+                as_of=as_of,
+                progress=planned_percent(schedule, as_of, behind=0.99),
+                actual_cost=cost(planned_value(schedule, as_of), 1.01),
+                forecast_finish=schedule.finish + timedelta(days=3),
+                forecast_cost=cost(bac, 1.12 if overrun else 1.02),
                 commentary=(
                     "The service desk asked for a call-back feature the board had not planned "
                     "for; building it would take the cost past tolerance."
                     if overrun
                     else "Order tracking is ahead; single sign-on waits on two customers' IT "
-                    "teams, so the finish slips a week."
+                    "teams, so the finish slips a few days."
                 ),
                 issues=("Two large customers have not yet configured their identity provider",),
             )
+        as_of = day(1.0) if index < stages - 1 else schedule.finish
         return StatusUpdate(
-            as_of=day(0.74),
-            progress=dict.fromkeys(turn.packages, round(done + 100 * share, 1)),
-            actual_cost=cost((index + 0.97) * share),
-            forecast_finish=brief.target_end_date,
-            forecast_cost=cost(1.01),
+            as_of=as_of,
+            progress=planned_percent(schedule, as_of),
+            actual_cost=cost(planned_value(schedule, as_of), 1.01),
+            forecast_finish=schedule.finish,
+            forecast_cost=cost(bac, 1.01),
             commentary=(
                 "All deliverables built and tested; ready for acceptance."
                 if index == stages - 1
@@ -145,6 +155,39 @@ class ProjectManager:
             ),
             complete=True,
         )
+
+
+def planned_percent(schedule: Schedule, as_of: date, behind: float = 1.0) -> dict[str, float]:
+    """Percent complete per work package had it gone as the baseline planned by the end
+    of `as_of`; those under way times `behind` (0.99: a little behind)."""
+    progress = {}
+    for key, scheduled in schedule.packages.items():
+        days = scheduled.package.duration_days
+        if as_of < scheduled.early_start:
+            done = 0.0
+        elif as_of >= scheduled.early_finish or days == 0:
+            done = 1.0
+        else:
+            worked = schedule.calendar.workdays_between(
+                scheduled.early_start, as_of + timedelta(days=1)
+            )
+            done = worked / days
+        progress[key] = 100.0 if done == 1 else round(100 * done * behind, 1)
+    return progress
+
+
+def replan(brief: ProjectBrief):
+    """The project manager's plan when the gate sends planning back: the brief's, with a
+    week of contingency on the package that carries the vendor risk (the ERP API)."""
+
+    def plan(turn: PlanTurn) -> tuple[Plan, list[str]]:
+        data = brief.plan.data()
+        for package in data["work_packages"]:
+            if package["key"] == "2.3":
+                package["duration_days"] += 5
+        return parse_plan(data, "re-plan"), []
+
+    return plan
 
 
 @contextmanager
@@ -228,7 +271,12 @@ def run_with_bot(
     # Open (and migrate) the store here, not from the bot's thread and the flow at once.
     run_id()
     reporting = tuple(s.key for s in tailored.stages if s.reporting)
-    bot = ApproverBot(run_id=run_id, decide=decide, report=ProjectManager(brief, reporting)).start()
+    bot = ApproverBot(
+        run_id=run_id,
+        decide=decide,
+        report=ProjectManager(brief, reporting),
+        plan=replan(brief),
+    ).start()
     try:
         result = project_lifecycle(brief=brief, lifecycle=lifecycle)
     finally:

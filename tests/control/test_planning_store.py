@@ -5,8 +5,10 @@ PostgreSQL)."""
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from docx import Document
 from sqlalchemy import select
 
 from pmo.control.planning import (
@@ -25,7 +27,7 @@ from pmo.store.models import PlanSubmission, StageRun, utcnow
 from pmo.store.plans import baseline_in_force, baselines, record_baseline
 from pmo.store.records import mark_decided
 from tests.factories import make_brief
-from tests.project_record import LIFECYCLE, at_gate
+from tests.project_record import LIFECYCLE, at_gate, write
 
 pytestmark = pytest.mark.integration
 
@@ -209,3 +211,29 @@ def test_a_go_makes_the_proposed_plan_baseline_1_once_and_on_the_ledger(store_ur
         assert len(hashes) == 2
         assert verify_ledger(session) == []
         assert session.get(StageRun, stage_run.id).status == "passed"
+
+
+def test_the_plan_baseline_shows_the_wbs_gantt_cost_curve_and_effort(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run, _ = waiting_for_plan(session, brief)
+        submit(session, stage_run, confirmed_activities=["define-milestones"])
+    record = write(brief, PLANNING, 1, "plan-baseline")
+    markdown = Path(record.markdown_path).read_text(encoding="utf-8")
+    digest = parse_plan(small_plan()).content_hash()
+    assert "## Baseline 1 (proposed: its gate's go approves it)" in markdown
+    assert f"Plan hash (sha256): `{digest}`" in markdown
+    assert "Critical path: A → B." in markdown
+    assert "| Management reserve (budget − plan) | USD 150,000 |" in markdown
+    assert "- [x] Define milestones" in markdown
+    assert "- [ ] Baseline the budget" in markdown and "(not confirmed by the project" in markdown
+    assert "divided evenly" not in markdown
+    document = Document(record.docx_path)
+    assert len(document.inline_shapes) == 3  # Gantt, cumulative PV, effort
+    rows = [[c.text for c in row.cells] for t in document.tables for row in t.rows]
+    assert next(r for r in rows if r[0] == "WBS")[:3] == ["WBS", "Work package", "Owner"]
+    wbs = next(r for r in rows if r[0] == "C")
+    # C: 3 days after A, Mon 8 Feb to Wed 10 Feb; late finish Fri 19 Feb: 7 days of float.
+    assert wbs[3:8] == ["3", "8 Feb 2027", "10 Feb 2027", "19 Feb 2027", "7"]
+    assert ["2027-02", "USD 100,000"] in rows
+    assert ["developer", "20"] in rows

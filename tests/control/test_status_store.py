@@ -151,8 +151,13 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
     # EAC 294,638.76 is 23.28 % over the baseline's 239,000: past the 10 % tolerance.
     assert "| Cost | 23.28 % | 10 % | 233 % | RED |" in markdown
     assert r"SSO waits on two customers \| \<b\>not\</b\> \*\*bold\*\*" in markdown
+    assert "## Earned value against baseline 1" in markdown
+    assert "| Forecast finish (earned schedule) | 19 Oct 2027 (baseline 22 Sep 2027) |" in markdown
+    assert "| Schedule performance index, time (SPI(t) = ES / AT) | 0.9004 |" in markdown
     document = Document(status.docx_path)
-    assert len(document.inline_shapes) == 1
+    assert len(document.inline_shapes) == 2  # the SPI/CPI trend and the S-curve
+    rows = [[c.text for c in row.cells] for t in document.tables for row in t.rows]
+    assert ["2.3", "ERP order API integration", "USD 32,000", "80", "USD 25,600"] in rows
     with session_scope() as session:
         stage_run = ensure_stage_run(
             session, project=get_project(session, key=brief.key), stage=EXECUTION, attempt=1
