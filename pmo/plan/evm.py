@@ -12,15 +12,16 @@ CPI before any cost) is None.
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
-from math import ceil, isfinite
+from math import ceil
 
-from pmo.plan.model import PlanError
+from pmo.plan.model import MOST_MONEY, PlanError
 from pmo.plan.schedule import Schedule
 
 CENT = Decimal("0.01")
 INDEX = Decimal("0.0001")
+PERCENT = Decimal("0.0001")
 
 
 def _money(value: Fraction) -> Decimal:
@@ -28,8 +29,11 @@ def _money(value: Fraction) -> Decimal:
 
 
 def rounded(value: Fraction, step: Decimal) -> Decimal:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(step, rounding=ROUND_HALF_EVEN)
+    """`value` rounded to `step` (half to even), however many digits it has."""
+    with localcontext() as context:
+        context.prec = max(28, len(str(abs(value.numerator) // value.denominator)) + 10)
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return exact.quantize(step, rounding=ROUND_HALF_EVEN)
 
 
 def _ratio(top: Fraction, bottom: Fraction) -> Fraction | None:
@@ -126,31 +130,34 @@ def planned_value(schedule: Schedule, as_of: date) -> Decimal:
 
 
 def _percent(key: str, value: object) -> Fraction:
+    """A percent complete, taken to four decimal places (12.3 is 12.3, not the float
+    nearest to it)."""
     try:
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-            raise ValueError
-        if isinstance(value, float) and not isfinite(value):
-            raise ValueError
-        # Through its text, so 12.3 is 12.3 and not the float nearest to it.
-        percent = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
-    except (ValueError, ArithmeticError):
+            raise InvalidOperation
+        percent = Decimal(str(value))
+        if not percent.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
         raise PlanError("progress", f"{key}: '{value}' is not a percentage") from None
     if not 0 <= percent <= 100:
         raise PlanError("progress", f"{key}: {value} is outside 0 to 100")
-    return percent
+    return Fraction(percent.quantize(PERCENT))
 
 
 def _cost(where: str, value: object) -> Fraction:
     try:
         if isinstance(value, bool):
-            raise ValueError
+            raise InvalidOperation
         amount = Decimal(str(value))
         if not amount.is_finite():
-            raise ValueError
-    except (ValueError, ArithmeticError):
+            raise InvalidOperation
+    except InvalidOperation:
         raise PlanError("actual_cost", f"{where}'{value}' is not an amount") from None
     if amount < 0:
         raise PlanError("actual_cost", f"{where}{value} is below zero")
+    if amount > MOST_MONEY:
+        raise PlanError("actual_cost", f"{where}{value} is above {MOST_MONEY:,}")
     return Fraction(amount)
 
 

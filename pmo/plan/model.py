@@ -37,8 +37,11 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 Key = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^\S+$")
 ]
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e15"), allow_inf_nan=False)]
-Days = Annotated[Decimal, Field(ge=0, le=LONGEST_DAYS, allow_inf_nan=False)]
+MOST_MONEY = Decimal(10**15)  # a budget or a cost: far above any project's
+# Money to the cent and days to the hundredth: what a plan means, and what keeps every
+# figure derived from them (EAC = BAC x AC / EV) within a number's reach.
+Money = Annotated[Decimal, Field(ge=0, le=MOST_MONEY, decimal_places=2, allow_inf_nan=False)]
+Days = Annotated[Decimal, Field(ge=0, le=LONGEST_DAYS, decimal_places=2, allow_inf_nan=False)]
 
 
 class PlanError(PmoInputError):
