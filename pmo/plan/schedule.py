@@ -110,12 +110,15 @@ def _schedule(plan: Plan, calendar: WorkCalendar, first: date) -> Schedule:
         late_end = min((late[j] for j in successors[i]), default=end)
         late[i] = late_end - duration[i]
 
+    # Every working day of the project, once: positions become dates by indexing.
+    line = calendar.workdays(begin, calendar.add_workdays(begin, end))
+
     def first_day(position: int, days: int) -> date:
         # a 0-day package's day is the last working day before its position
-        return calendar.add_workdays(begin, max(position - 1, 0) if days == 0 else position)
+        return line[max(position - 1, 0) if days == 0 else position]
 
     def last_day(position: int, days: int) -> date:
-        return calendar.add_workdays(begin, max(position + days - 1, 0))
+        return line[max(position + days - 1, 0)]
 
     scheduled: dict[str, ScheduledPackage] = {}
     for i, package in enumerate(packages):
@@ -141,7 +144,7 @@ def _schedule(plan: Plan, calendar: WorkCalendar, first: date) -> Schedule:
     return Schedule(
         plan=plan,
         start=begin,
-        finish=calendar.add_workdays(begin, max(end - 1, 0)),
+        finish=line[max(end - 1, 0)],
         duration_days=end,
         packages=scheduled,
         critical_path=[packages[i].key for i in critical],
