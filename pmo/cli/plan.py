@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from pmo.limits import LIST_ITEMS, check_count
-from pmo.plan.model import PlanError
+from pmo.limits import check_count
+from pmo.plan.model import WORK_PACKAGES, PlanError
 
 SUBMIT = "submit"
 
@@ -42,7 +42,6 @@ def _date(option: str, text: str) -> date:
 
 
 def _progress(items: list[str]) -> dict[str, float]:
-    check_count("--progress", items, 100_000)
     progress: dict[str, float] = {}
     for item in items:
         key, sep, percent = item.rpartition("=")
@@ -92,7 +91,7 @@ def check(
     from pmo.plan.report import schedule_json
     from pmo.plan.schedule import schedule_plan
 
-    check_count("--progress", progress or [], LIST_ITEMS * 100)
+    check_count("--progress", progress or [], WORK_PACKAGES)
     first = _date("--start", start) if start else None
     measured = as_of is not None or progress is not None or actual_cost is not None
     day = _date("--as-of", as_of) if as_of else date.today()
