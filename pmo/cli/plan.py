@@ -100,6 +100,8 @@ def check(
     plan = load_plan(plan_file)
     if first is not None:
         plan = plan.model_copy(update={"start": first})
+    elif plan.start is None:
+        raise PlanError(str(plan_file), "start: the plan has no start date; give one with --start")
     schedule = schedule_plan(plan)
     evm = None
     if measured:

@@ -160,7 +160,11 @@ class Plan(_Part):
                     raise ValueError(
                         f"work_packages[{i}].depends_on[{j}]: '{key}' cannot depend on itself"
                     )
+        names: set[str] = set()
         for i, milestone in enumerate(self.milestones):
+            if milestone.name in names:
+                raise ValueError(f"milestones[{i}].name: '{milestone.name}' is used twice")
+            names.add(milestone.name)
             for j, key in enumerate(milestone.after):
                 if key not in index:
                     raise ValueError(

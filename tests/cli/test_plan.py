@@ -126,6 +126,18 @@ def test_a_bad_plan_file_is_one_line_and_exit_2(tmp_path):
     assert result.output.strip() == f"error: {path}: line 2: duration_days: 'x' is not a number"
 
 
+def test_a_plan_without_a_start_needs_one_from_the_command_line(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in WORKED.items() if k != "start"}))
+    result = CliRunner().invoke(app, ["plan", "check", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: {path}: start: the plan has no start date; give one with --start"
+    )
+    started = CliRunner().invoke(app, ["plan", "check", str(path), "--start", "2027-02-01"])
+    assert "Finish: 2027-02-23" in started.output
+
+
 def test_a_first_argument_that_is_no_command_goes_to_submit(monkeypatch, worked):
     """The routing only: the real `submit` belongs to the planning stage's side."""
 

@@ -123,6 +123,10 @@ def with_cycle() -> dict:
             changed("work_packages", []),
             "plan: work_packages: List should have at least 1 item after validation, not 0",
         ),
+        (
+            changed("milestones.1.name", "Design done"),
+            "plan: milestones[1].name: 'Design done' is used twice",
+        ),
         (changed("colour", "blue"), "plan: colour: Extra inputs are not permitted"),
         (
             ["not", "a", "mapping"],
