@@ -191,7 +191,13 @@ class Plan(_Part):
     def content_hash(self) -> str:
         """sha256 of the plan's canonical JSON (sorted keys): the same plan, however it
         was written, has the same hash."""
-        text = json.dumps(self.data(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        data = self.data()
+        # what a package waits for is a set: the order it was written in is not the plan
+        for package in data["work_packages"]:
+            package["depends_on"] = sorted(package["depends_on"])
+        for milestone in data["milestones"]:
+            milestone["after"] = sorted(milestone["after"])
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_yaml(self) -> str:

@@ -46,6 +46,7 @@ def test_the_same_plan_written_differently_has_the_same_hash():
     plan = parse_plan(WORKED)
     spelled = changed("work_packages.0.budget", "5000.00")
     spelled["work_packages"][0]["effort"] = {"analyst": 5.0}
+    spelled["work_packages"][4]["depends_on"] = ["1.3", "1.2"]
     assert parse_plan(spelled).content_hash() == plan.content_hash()
     assert parse_plan(changed("work_packages.0.budget", 5001)).content_hash() != (
         plan.content_hash()
