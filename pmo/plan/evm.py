@@ -12,15 +12,16 @@ CPI before any cost) is None.
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
-from math import ceil, isfinite
+from math import ceil, lcm
 
-from pmo.plan.model import PlanError
+from pmo.plan.model import MOST_MONEY, PlanError
 from pmo.plan.schedule import Schedule
 
 CENT = Decimal("0.01")
 INDEX = Decimal("0.0001")
+PERCENT = Decimal("0.0001")
 
 
 def _money(value: Fraction) -> Decimal:
@@ -28,8 +29,11 @@ def _money(value: Fraction) -> Decimal:
 
 
 def rounded(value: Fraction, step: Decimal) -> Decimal:
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    return exact.quantize(step, rounding=ROUND_HALF_EVEN)
+    """`value` rounded to `step` (half to even), however many digits it has."""
+    with localcontext() as context:
+        context.prec = max(28, len(str(abs(value.numerator) // value.denominator)) + 10)
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return exact.quantize(step, rounding=ROUND_HALF_EVEN)
 
 
 def _ratio(top: Fraction, bottom: Fraction) -> Fraction | None:
@@ -97,60 +101,82 @@ def elapsed_days(schedule: Schedule, as_of: date) -> int:
     return schedule.calendar.workdays_between(schedule.start, after)
 
 
-def planned_curve(schedule: Schedule) -> list[Fraction]:
-    """Cumulative planned value after n working days, n = 0 .. duration_days (exact)."""
+def scaled_curve(schedule: Schedule) -> tuple[list[int] | list[Fraction], int]:
+    """Cumulative planned value after n working days, n = 0 .. duration_days, exactly:
+    PV(n) = curve[n] / scale. Budgets are whole cents, so with `scale` = 100 x the least
+    common multiple of the durations every daily amount is a whole number (integers are
+    fast); durations whose multiple is too large fall back to fractions."""
     days = schedule.duration_days
-    step = [Fraction(0)] * (days + 2)  # per-day rate changes
-    lump = [Fraction(0)] * (days + 1)  # 0-day packages' budgets, planned at a position
+    durations = {s.package.duration_days for s in schedule.packages.values()} - {0}
+    common = lcm(*durations) if durations else 1
+    whole = common.bit_length() <= 192
+    unit = common if whole else 1
+    zero: int | Fraction = 0 if whole else Fraction(0)
+    step = [zero] * (days + 2)  # per-day rate changes
+    lump = [zero] * (days + 1)  # 0-day packages' budgets, planned at a position
     for scheduled in schedule.packages.values():
         package = scheduled.package
+        cents = int(package.budget * 100)
         at = scheduled.early_position
         if package.duration_days == 0:
-            lump[at] += Fraction(package.budget)
+            lump[at] += cents * unit
             continue
-        rate = Fraction(package.budget) / package.duration_days
+        rate = (
+            cents * (unit // package.duration_days)
+            if whole
+            else Fraction(cents, package.duration_days)
+        )
         step[at] += rate
         step[at + package.duration_days] -= rate
     curve = [lump[0]]
-    rate = Fraction(0)
+    rate = zero
     for n in range(1, days + 1):
         rate += step[n - 1]
         curve.append(curve[-1] + rate + lump[n])
-    return curve
+    return curve, 100 * unit  # type: ignore[return-value]
+
+
+def planned_curve(schedule: Schedule) -> list[Fraction]:
+    """Cumulative planned value after n working days, n = 0 .. duration_days (exact)."""
+    curve, scale = scaled_curve(schedule)
+    return [Fraction(value, scale) for value in curve]
 
 
 def planned_value(schedule: Schedule, as_of: date) -> Decimal:
     """The budget planned to be spent by the end of `as_of`, rounded to cents."""
-    curve = planned_curve(schedule)
-    return _money(curve[min(elapsed_days(schedule, as_of), len(curve) - 1)])
+    curve, scale = scaled_curve(schedule)
+    return _money(Fraction(curve[min(elapsed_days(schedule, as_of), len(curve) - 1)], scale))
 
 
-def _percent(key: str, value: object) -> Fraction:
+def _percent(key: str, value: object) -> int:
+    """A percent complete, taken to four decimal places (12.3 is 12.3, not the float
+    nearest to it)."""
     try:
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
-            raise ValueError
-        if isinstance(value, float) and not isfinite(value):
-            raise ValueError
-        # Through its text, so 12.3 is 12.3 and not the float nearest to it.
-        percent = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
-    except (ValueError, ArithmeticError):
+            raise InvalidOperation
+        percent = Decimal(str(value))
+        if not percent.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
         raise PlanError("progress", f"{key}: '{value}' is not a percentage") from None
     if not 0 <= percent <= 100:
         raise PlanError("progress", f"{key}: {value} is outside 0 to 100")
-    return percent
+    return int(percent.quantize(PERCENT).scaleb(4))  # in ten-thousandths of a percent
 
 
 def _cost(where: str, value: object) -> Fraction:
     try:
         if isinstance(value, bool):
-            raise ValueError
+            raise InvalidOperation
         amount = Decimal(str(value))
         if not amount.is_finite():
-            raise ValueError
-    except (ValueError, ArithmeticError):
+            raise InvalidOperation
+    except InvalidOperation:
         raise PlanError("actual_cost", f"{where}'{value}' is not an amount") from None
     if amount < 0:
         raise PlanError("actual_cost", f"{where}{value} is below zero")
+    if amount > MOST_MONEY:
+        raise PlanError("actual_cost", f"{where}{value} is above {MOST_MONEY:,}")
     return Fraction(amount)
 
 
@@ -178,18 +204,17 @@ def earned_value(
         ac = sum((_cost(f"{key}: ", v) for key, v in actual_cost.items()), Fraction(0))
     else:
         ac = _cost("", actual_cost)
-    bac = sum((Fraction(s.package.budget) for s in packages.values()), Fraction(0))
-    ev = sum(
-        (Fraction(s.package.budget) * done.get(key, 0) / 100 for key, s in packages.items()),
-        Fraction(0),
-    )
-    curve = planned_curve(schedule)
+    cents = {key: int(s.package.budget * 100) for key, s in packages.items()}
+    bac = Fraction(sum(cents.values()), 100)
+    # cents x ten-thousandths of a percent: 100 x 100 x 10,000 of them make one unit
+    ev = Fraction(sum(cents[key] * units for key, units in done.items()), 10**8)
+    curve, scale = scaled_curve(schedule)
     at = elapsed_days(schedule, as_of)
-    pv = curve[min(at, len(curve) - 1)]
+    pv = Fraction(curve[min(at, len(curve) - 1)], scale)
     spi = _ratio(ev, pv)
     cpi = _ratio(ev, ac)
     eac = _ratio(bac, cpi) if cpi else None
-    es = earned_schedule(curve, ev)
+    es = earned_schedule(curve, ev * scale)
     spi_t = _ratio(es, Fraction(at))
     forecast = None
     if spi_t:
@@ -220,7 +245,7 @@ def earned_value(
     )
 
 
-def earned_schedule(curve: list[Fraction], ev: Fraction) -> Fraction:
+def earned_schedule(curve: list[int] | list[Fraction], ev: Fraction) -> Fraction:
     """Lipke's ES: the working days at which the baseline planned what has been earned,
     interpolated within the day: C + (EV - PV(C)) / (PV(C+1) - PV(C)), C being the last
     day whose cumulative PV is at most EV."""

@@ -329,8 +329,9 @@ def _read_mspdi(text: str, source: str) -> Plan:
     marks: dict[str, list[str]] = {}  # UID -> predecessor UIDs of 0-day milestone tasks
     for task in tasks:
         uid = _text(task, "UID")
-        if _text(task, "Summary") == "1" or _text(task, "IsNull") == "1" or uid == "0":
-            continue
+        skipped = _text(task, "Summary") == "1" or _text(task, "IsNull") == "1"
+        if skipped or _text(task, "Active") == "0" or uid == "0":
+            continue  # the project's own task, summaries, blank rows, inactive tasks
         links = [_text(link, "PredecessorUID") for link in task.iterfind(MSPDI + "PredecessorLink")]
         if (
             _text(task, "Milestone") == "1"

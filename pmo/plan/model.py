@@ -37,8 +37,11 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 Key = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^\S+$")
 ]
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e15"), allow_inf_nan=False)]
-Days = Annotated[Decimal, Field(ge=0, le=LONGEST_DAYS, allow_inf_nan=False)]
+MOST_MONEY = Decimal(10**15)  # a budget or a cost: far above any project's
+# Money to the cent and days to the hundredth: what a plan means, and what keeps every
+# figure derived from them (EAC = BAC x AC / EV) within a number's reach.
+Money = Annotated[Decimal, Field(ge=0, le=MOST_MONEY, decimal_places=2, allow_inf_nan=False)]
+Days = Annotated[Decimal, Field(ge=0, le=LONGEST_DAYS, decimal_places=2, allow_inf_nan=False)]
 
 
 class PlanError(PmoInputError):
@@ -157,7 +160,11 @@ class Plan(_Part):
                     raise ValueError(
                         f"work_packages[{i}].depends_on[{j}]: '{key}' cannot depend on itself"
                     )
+        names: set[str] = set()
         for i, milestone in enumerate(self.milestones):
+            if milestone.name in names:
+                raise ValueError(f"milestones[{i}].name: '{milestone.name}' is used twice")
+            names.add(milestone.name)
             for j, key in enumerate(milestone.after):
                 if key not in index:
                     raise ValueError(
@@ -184,7 +191,13 @@ class Plan(_Part):
     def content_hash(self) -> str:
         """sha256 of the plan's canonical JSON (sorted keys): the same plan, however it
         was written, has the same hash."""
-        text = json.dumps(self.data(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        data = self.data()
+        # what a package waits for is a set: the order it was written in is not the plan
+        for package in data["work_packages"]:
+            package["depends_on"] = sorted(package["depends_on"])
+        for milestone in data["milestones"]:
+            milestone["after"] = sorted(milestone["after"])
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_yaml(self) -> str:

@@ -4,7 +4,7 @@ from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
 
-from pmo.plan.evm import CENT, planned_curve, rounded
+from pmo.plan.evm import CENT, rounded, scaled_curve
 from pmo.plan.schedule import Schedule
 
 
@@ -22,8 +22,10 @@ def _months(schedule: Schedule) -> list[tuple[str, int]]:
 def cumulative_pv_by_month(schedule: Schedule) -> list[tuple[str, Decimal]]:
     """("2027-02", cumulative planned value at the end of February), for each month from
     the start to the finish, rounded to cents: the baseline's S-curve."""
-    curve = planned_curve(schedule)
-    return [(month, rounded(curve[days], CENT)) for month, days in _months(schedule)]
+    curve, scale = scaled_curve(schedule)
+    return [
+        (month, rounded(Fraction(curve[days], scale), CENT)) for month, days in _months(schedule)
+    ]
 
 
 def effort_by_role_month(schedule: Schedule) -> dict[tuple[str, str], Decimal]:

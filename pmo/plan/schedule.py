@@ -55,21 +55,23 @@ class Schedule:
         return self.calendar.add_workdays(self.start, position)
 
 
-def topological_order(plan: Plan) -> list[int]:
-    """The packages' indexes, each after everything it depends on (the plan is acyclic)."""
+def network(plan: Plan) -> tuple[list[list[int]], list[list[int]], list[int]]:
+    """Each package's predecessors and successors by index, and the indexes in an order
+    where each comes after everything it depends on (the plan is acyclic)."""
     index = {p.key: i for i, p in enumerate(plan.work_packages)}
-    waiting = [len(p.depends_on) for p in plan.work_packages]
-    successors: list[list[int]] = [[] for _ in plan.work_packages]
-    for i, package in enumerate(plan.work_packages):
-        for key in package.depends_on:
-            successors[index[key]].append(i)
+    predecessors = [[index[key] for key in p.depends_on] for p in plan.work_packages]
+    successors: list[list[int]] = [[] for _ in predecessors]
+    for i, before in enumerate(predecessors):
+        for j in before:
+            successors[j].append(i)
+    waiting = [len(before) for before in predecessors]
     order = [i for i, count in enumerate(waiting) if count == 0]
     for i in order:  # the list grows as packages become ready
         for j in successors[i]:
             waiting[j] -= 1
             if waiting[j] == 0:
                 order.append(j)
-    return order
+    return predecessors, successors, order
 
 
 def schedule_plan(plan: Plan, start: date | None = None) -> Schedule:
@@ -88,34 +90,33 @@ def schedule_plan(plan: Plan, start: date | None = None) -> Schedule:
 def _schedule(plan: Plan, calendar: WorkCalendar, first: date) -> Schedule:
     packages = plan.work_packages
     begin = calendar.next_workday(first)
-    index = {p.key: i for i, p in enumerate(packages)}
-    order = topological_order(plan)
+    predecessors, successors, order = network(plan)
     duration = [p.duration_days for p in packages]
     early = [0] * len(packages)
+    finish = [0] * len(packages)  # early + duration: where a successor may start
     for i in order:
-        package = packages[i]
-        at = max((early[index[k]] + duration[index[k]] for k in package.depends_on), default=0)
-        if package.start_no_earlier_than is not None:
-            held = calendar.workdays_between(begin, package.start_no_earlier_than)
+        at = max([finish[j] for j in predecessors[i]], default=0)
+        held_back = packages[i].start_no_earlier_than
+        if held_back is not None:
+            held = calendar.workdays_between(begin, held_back)
             # a 0-day package sits at the end of its day: the next day's position
             at = max(at, held + (1 if duration[i] == 0 else 0))
         early[i] = at
-    end = max((early[i] + duration[i] for i in range(len(packages))), default=0)
+        finish[i] = at + duration[i]
+    end = max(finish, default=0)
     late = [0] * len(packages)
-    successors: list[list[int]] = [[] for _ in packages]
-    for i, package in enumerate(packages):
-        for key in package.depends_on:
-            successors[index[key]].append(i)
     for i in reversed(order):
-        late_end = min((late[j] for j in successors[i]), default=end)
-        late[i] = late_end - duration[i]
+        late[i] = min([late[j] for j in successors[i]], default=end) - duration[i]
+
+    # Every working day of the project, once: positions become dates by indexing.
+    line = calendar.workdays(begin, calendar.add_workdays(begin, end))
 
     def first_day(position: int, days: int) -> date:
         # a 0-day package's day is the last working day before its position
-        return calendar.add_workdays(begin, max(position - 1, 0) if days == 0 else position)
+        return line[max(position - 1, 0) if days == 0 else position]
 
     def last_day(position: int, days: int) -> date:
-        return calendar.add_workdays(begin, max(position + days - 1, 0))
+        return line[max(position + days - 1, 0)]
 
     scheduled: dict[str, ScheduledPackage] = {}
     for i, package in enumerate(packages):
@@ -141,7 +142,7 @@ def _schedule(plan: Plan, calendar: WorkCalendar, first: date) -> Schedule:
     return Schedule(
         plan=plan,
         start=begin,
-        finish=calendar.add_workdays(begin, max(end - 1, 0)),
+        finish=line[max(end - 1, 0)],
         duration_days=end,
         packages=scheduled,
         critical_path=[packages[i].key for i in critical],

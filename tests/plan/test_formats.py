@@ -135,6 +135,7 @@ def test_a_minimal_microsoft_project_file():
         + "<Task><UID>3</UID><Name>Done</Name><Milestone>1</Milestone><Duration>PT0H0M0S"
         "</Duration><PredecessorLink><PredecessorUID>2</PredecessorUID></PredecessorLink></Task>"
     )
+    text = text.replace("</Tasks>", task(9, "<Active>0</Active>") + "</Tasks>")  # inactive
     plan = read_plan_text(text, fmt="xml", source="plan.xml")
     assert [(p.key, p.duration_days, str(p.budget), p.depends_on) for p in plan.work_packages] == [
         ("1.1", 5, "1500.5", []),

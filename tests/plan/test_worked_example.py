@@ -58,10 +58,11 @@ AC = 19000.
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
-from pmo.plan.evm import earned_value, planned_value
+from pmo.plan.evm import earned_value, planned_value, scaled_curve
 from pmo.plan.model import parse_plan
 from pmo.plan.schedule import schedule_plan
 from tests.plan.worked import WORKED
@@ -199,3 +200,38 @@ def test_everything_done_early_earns_the_whole_schedule():
     assert figures.spi_t == Decimal("1.6000")
     assert figures.forecast_finish == d("02-12")  # 16 / 1.6 = 10 working days
     assert figures.tcpi is None  # nothing left to spend on nothing left to do
+
+
+def test_durations_without_a_small_common_multiple_are_measured_exactly_too():
+    """Scaled integers when the durations' least common multiple is small, fractions when
+    not: the same planned value either way."""
+    primes = [
+        99991,
+        99989,
+        99971,
+        99961,
+        99929,
+        99923,
+        99907,
+        99901,
+        99881,
+        99877,
+        99871,
+        99859,
+        99839,
+        99833,
+    ]
+    data = {"start": "2027-02-01"}
+    data["work_packages"] = [
+        {"key": f"p{d}", "name": "Long", "owner": "a@example.com", "duration_days": d,
+         "budget": 3}
+        for d in [*primes, 5]
+    ]  # fmt: skip
+    schedule = schedule_plan(parse_plan(data))
+    curve, scale = scaled_curve(schedule)
+    assert scale == 100  # the fractions
+    # after 5 days: the 5-day package's 3 and 5/d of each prime-long package's 3
+    expected = 3 + sum(Fraction(3 * 5, d) for d in primes)
+    assert Fraction(curve[5], scale) == expected
+    assert planned_value(schedule, d("02-05")) == Decimal("3.00")
+    assert scaled_curve(SCHEDULE)[1] == 100 * 60  # the worked example: lcm(5, 3, 4, 2)
