@@ -133,6 +133,25 @@ def hold_exception_gate(
     return await_decision(site, brief, as_held, f"{key}-{attempt}", report, [report], card)
 
 
+def hold_change_gate(
+    brief: ProjectBrief,
+    stage: Stage,
+    attempt: int,
+    stage_run_id: int,
+    gate_key: str,
+    pack: DocumentRef,
+    plan: PlanFigures,
+) -> Verdict:
+    """Put a change request (its plan as the next baseline) to the stage's change gate and
+    hold it until its approvers decide, by the same rules as any gate."""
+    gate = stage.change_gate
+    assert gate is not None, f"stage {stage.key} has no change gate"
+    site = open_gate(brief, stage_run_id, gate_key, gate.name, kind="change")
+    as_held = stage.model_copy(update={"gate": gate})
+    card = scorecard(gate, brief, {pack.key}, plan)
+    return await_decision(site, brief, as_held, f"{gate_key}-{attempt}", pack, [pack], card)
+
+
 def await_decision(
     site: GateSite,
     brief: ProjectBrief,

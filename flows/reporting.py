@@ -14,7 +14,7 @@ from typing import Literal
 from prefect.input import RunInput
 from pydantic import BaseModel, Field, create_model
 
-from flows.gate import hold_exception_gate
+from flows.gate import hold_change_gate, hold_exception_gate
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
 from pmo.control.updates import from_run_input, package_field
@@ -23,6 +23,7 @@ from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 from tasks.documents import render_document
 from tasks.gates import Verdict, recall_gate_verdict
+from tasks.planning import baseline_changes, change_figures, pending_change
 from tasks.status import (
     TakenUpdate,
     baseline_packages,
@@ -144,11 +145,20 @@ def follow_status(
     """Take status updates until the stage is complete (None), or until its exception gate
     stops it: a recycle (re-plan) or a kill, returned as the verdict."""
     begin_reporting(stage_run_id, stage)
+    baseline_changes(stage_run_id)
     baseline, names = baseline_packages(stage_run_id)
     packages = list(names)
     take_form_update(stage, stage_run_id, packages, last_status_pause_key(stage_run_id))
     number = 1
     while True:
+        if (change := pending_change(stage_run_id)) is not None:
+            verdict = _change(brief, lifecycle, stage, attempt, stage_run_id, change)
+            if verdict.outcome == "kill":
+                return Verdict("kill", verdict.reason, gate_name=stage.change_gate.name)
+            baseline_changes(stage_run_id)
+            baseline, names = baseline_packages(stage_run_id)
+            packages = list(names)
+            continue
         taken = recall_update(stage_run_id, stage, number)
         if taken is not None and recall_update(stage_run_id, stage, number + 1) is not None:
             number += 1  # the run moved past this update before it was resumed
@@ -218,6 +228,23 @@ def _exception(
         extra={"tolerances": taken.tolerances, "proposed": taken.proposed},
     )
     return hold_exception_gate(brief, stage, attempt, stage_run_id, taken.number, report)
+
+
+def _change(
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    stage: Stage,
+    attempt: int,
+    stage_run_id: int,
+    gate_key: str,
+) -> Verdict:
+    """Hold the change gate of a change request: its pack is the changed plan, as the
+    baseline it would become."""
+    if (verdict := recall_gate_verdict(stage_run_id, gate_key)) is not None:
+        return verdict
+    pack = render_document(brief, lifecycle, stage, attempt, "plan-baseline", occasion=gate_key)
+    figures = change_figures(brief, stage_run_id, gate_key)
+    return hold_change_gate(brief, stage, attempt, stage_run_id, gate_key, pack, figures)
 
 
 def _form_description(

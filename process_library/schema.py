@@ -284,6 +284,11 @@ class Stage(_Strict):
     )
     tolerances: Tolerances | None = None
     exception_gate: ExceptionGate | None = None
+    change_gate: Gate | None = Field(
+        default=None,
+        description="The gate a change request (`pmo change`) goes to while the stage reports; "
+        "its go makes the changed plan the next baseline.",
+    )
     repeat: Repeat | None = Field(
         default=None, description="Run the stage once per item of a list the project gives."
     )
@@ -304,6 +309,8 @@ class Stage(_Strict):
             raise ValueError("a stage is either repeated or one occurrence of a repeated stage")
         if self.takes_plan and self.reporting:
             raise ValueError("a stage either takes the plan or reports against it, not both")
+        if self.change_gate and not self.reporting:
+            raise ValueError("change_gate needs reporting on the stage: changes come while it runs")
         return self
 
     def repeated(self, number: int, items: Sequence[Repetition]) -> "Stage":
@@ -328,6 +335,8 @@ class Stage(_Strict):
                 item=item,
             ),
         }
+        if self.change_gate:
+            update["change_gate"] = self.change_gate.model_copy(update=numbered(self.change_gate))
         if self.exception_gate:
             replan = self.exception_gate.replan_stage
             update["exception_gate"] = self.exception_gate.model_copy(
@@ -497,8 +506,8 @@ class Lifecycle(_Strict):
 
     @property
     def gates(self) -> list[Gate]:
-        """Every gate: each stage's own, then its exception gate if it has one."""
-        return [g for s in self.stages for g in (s.gate, s.exception_gate) if g]
+        """Every gate: each stage's own, then its exception and change gates if it has them."""
+        return [g for s in self.stages for g in (s.gate, s.exception_gate, s.change_gate) if g]
 
     @property
     def escalation_addresses(self) -> tuple[str, ...]:

@@ -9,7 +9,12 @@ from pmo.control.planning import PlanFigures, plan_figures
 from pmo.plan.model import parse_plan
 from pmo.store import session_scope
 from pmo.store.models import StageRun
-from pmo.store.plans import proposed_plan
+from pmo.store.plans import (
+    change_request,
+    decided_change_gates,
+    proposed_plan,
+    undecided_changes,
+)
 from pmo.store.records import decided_gate
 from process_library.schema import Stage
 
@@ -89,3 +94,31 @@ def baseline_plan(brief: ProjectBrief, stage: Stage, attempt: int) -> int | None
             return None
         baseline = planning.baseline_proposed(session, gate=gate)
         return baseline.number if baseline else None
+
+
+def pending_change(stage_run_id: int) -> str | None:
+    """The change gate key of the stage attempt's change request awaiting its decision."""
+    with session_scope() as session:
+        stage_run = session.get(StageRun, stage_run_id)
+        waiting = undecided_changes(session, project_id=stage_run.project_id)
+        mine = [row for row in waiting if row.stage_run_id == stage_run_id]
+        return mine[0].gate_key if mine else None
+
+
+def change_figures(brief: ProjectBrief, stage_run_id: int, gate_key: str) -> PlanFigures:
+    """The figures of the changed plan its change gate is shown."""
+    with session_scope() as session:
+        row = change_request(session, stage_run_id=stage_run_id, gate_key=gate_key)
+        return plan_figures(parse_plan(row.plan, "change request"), brief)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="baseline the approved changes")
+def baseline_changes(stage_run_id: int) -> list[int]:
+    """Make each change the stage attempt's change gates approved the next baseline, once
+    each, in the order they were approved; returns the new baselines' numbers."""
+    made = []
+    with session_scope() as session:
+        for gate in decided_change_gates(session, stage_run_id=stage_run_id):
+            if (baseline := planning.baseline_change(session, gate=gate)) is not None:
+                made.append(baseline.number)
+    return made

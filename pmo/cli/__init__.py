@@ -64,6 +64,7 @@ app.command("status")(status.status)
 app.command("projects")(status.projects)
 app.add_typer(library.app, name="library")
 app.add_typer(plan.app, name="plan")
+app.command("change")(plan.change)
 
 
 def main() -> None:

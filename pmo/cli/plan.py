@@ -152,3 +152,61 @@ def _print(schedule, evm) -> None:
         f"  ES {show(evm.es_days)} of AT {evm.at_days} working days  SPI(t) {show(evm.spi_t)}"
         f"  forecast finish {evm.forecast_finish or 'n/a'}"
     )
+
+
+@app.command(SUBMIT)
+def submit(
+    run_id: Annotated[str, typer.Argument(help="The lifecycle run waiting for the plan.")],
+    plan_file: Annotated[
+        Path,
+        typer.Argument(metavar="PLAN", help="The plan: .yaml, .csv or Microsoft Project .xml."),
+    ],
+    confirm: Annotated[
+        list[str] | None,
+        typer.Option(help="An activity of the stage you have done (its key); repeat it."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--as", help="You: the project manager (their email).")
+    ] = None,
+) -> None:
+    """Hand the project manager's plan to a run waiting at planning: checked (refused in
+    one line, exit 2, nothing recorded), recorded, and the run woken to take it to the
+    plan-approval gate."""
+    from pmo.plan.formats import load_plan
+    from pmo.runtime.runs import submit_plan
+
+    plan = load_plan(plan_file)
+    taken = submit_plan(run_id, plan, by=by, confirmed=confirm or [])
+    _taken(taken, "Plan recorded")
+
+
+def change(
+    run_id: Annotated[str, typer.Argument(help="The lifecycle run reporting against the plan.")],
+    plan_file: Annotated[
+        Path,
+        typer.Argument(metavar="NEW-PLAN", help="The changed plan: .yaml, .csv or .xml."),
+    ],
+    reason: Annotated[str, typer.Option(help="Why the baseline must change.")],
+    by: Annotated[
+        str | None, typer.Option("--as", help="You: the project manager (their email).")
+    ] = None,
+) -> None:
+    """Request a change to the baseline: the changed plan goes to the stage's change gate
+    (its approvers, codes and rules), whose go makes it the next baseline. Refused in one
+    line (exit 2, nothing recorded) while a change gate is open."""
+    from pmo.limits import TEXT_CHARS, check_length
+    from pmo.plan.formats import load_plan
+    from pmo.runtime.runs import submit_change
+
+    check_length("--reason", reason, TEXT_CHARS)
+    plan = load_plan(plan_file)
+    taken = submit_change(run_id, plan, reason=reason, by=by)
+    _taken(taken, f"Change request {taken.gate_key} recorded; its change gate decides")
+
+
+def _taken(taken, what: str) -> None:
+    f = taken.figures
+    typer.echo(f"{what} for {taken.project} ({taken.stage}), plan {taken.plan_hash[:12]}:")
+    typer.echo(f"  {f.finish_evidence()}")
+    typer.echo(f"  {f.cost_evidence()}")
+    typer.echo(taken.url)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
@@ -28,6 +29,7 @@ from pmo.store.plans import (
     plan_submissions,
     proposed_plan,
     record_baseline,
+    undecided_changes,
 )
 from process_library.schema import Stage
 
@@ -230,4 +232,87 @@ def baseline_proposed(session: Session, *, gate: Gate) -> Baseline | None:
         gate_round=gate.round,
         submission_id=submission.id,
         reason=f"Approved at {gate.gate_name}",
+    )
+
+
+def record_change(
+    session: Session,
+    *,
+    stage_run_id: int,
+    stage: Stage,
+    plan: Plan,
+    reason: str,
+    response_key: str,
+    channel: str,
+    submitted_by: str | None = None,
+) -> RecordedPlan:
+    """Judge a change request (a new plan and why) for a reporting stage attempt and
+    record it, once per `response_key`, with the change gate it opens
+    (`<change gate>-<n>`): the one place a change request is judged. Refused while a
+    change gate of the project is open, or when the stage has none."""
+    stage_run = lock_stage_run(session, stage_run_id)
+    if existing := find_plan_submission(session, stage_run=stage_run, response_key=response_key):
+        return RecordedPlan(existing.id, existing.accepted, stage_run.waiting_key)
+    project = session.get(Project, stage_run.project_id)
+    if submitted_by is not None and submitted_by != project.project_manager_email:
+        raise PlanRefused(
+            "--as",
+            f"{submitted_by} is not the project manager of {project.key}; they ask for changes",
+        )
+    if open_changes := undecided_changes(session, project_id=project.id):
+        raise PlanRefused(
+            "RUN_ID",
+            f"change request {open_changes[0].gate_key} of {project.key} is still before its "
+            "change gate; wait for its decision",
+        )
+    if stage.change_gate is None or stage_run.status != "reporting":
+        raise PlanRefused(
+            "RUN_ID",
+            f"{project.key} is not in a stage that takes change requests "
+            f"({stage.name}, {stage_run.status})",
+        )
+    if not reason.strip():
+        raise PlanRefused("--reason", "a change request needs the reason for the change")
+    checked = parse_plan(plan)
+    brief = ProjectBrief.model_validate(project.brief)
+    schedule_plan(checked, plan_start(checked, brief))
+    number = len(plan_submissions(session, stage_run=stage_run, kind="change")) + 1
+    row = PlanSubmission(
+        project_id=project.id,
+        stage_run_id=stage_run.id,
+        response_key=response_key,
+        kind="change",
+        channel=channel,
+        submitted_by=project.project_manager_email,
+        plan=checked.data(),
+        plan_hash=checked.content_hash(),
+        reason=reason.strip(),
+        confirmed_activities=[],
+        gate_key=f"{stage.change_gate.key}-{number}",
+        accepted=True,
+    )
+    session.add(row)
+    session.flush()
+    return RecordedPlan(row.id, True, stage_run.waiting_key)
+
+
+def baseline_change(session: Session, *, gate: Gate) -> Baseline | None:
+    """On a change gate's go, the changed plan becomes the next baseline (once)."""
+    submission = session.scalar(
+        select(PlanSubmission).where(
+            PlanSubmission.stage_run_id == gate.stage_run_id,
+            PlanSubmission.gate_key == gate.gate_key,
+            PlanSubmission.kind == "change",
+        )
+    )
+    if submission is None or gate.outcome != "go":
+        return None
+    return record_baseline(
+        session,
+        project_id=gate.project_id,
+        plan=parse_plan(submission.plan, "change request"),
+        gate_id=gate.id,
+        gate_round=gate.round,
+        submission_id=submission.id,
+        reason=submission.reason,
     )

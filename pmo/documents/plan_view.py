@@ -17,7 +17,7 @@ from pmo.plan.model import parse_plan
 from pmo.plan.phased import cumulative_pv_by_month, effort_by_role_month
 from pmo.plan.schedule import Schedule, ScheduledPackage, schedule_plan
 from pmo.store.models import Baseline, PlanSubmission, StageRun
-from pmo.store.plans import baseline_of, baselines, plan_start, proposed_plan
+from pmo.store.plans import baseline_of, baselines, latest_submission, plan_start
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,12 @@ class PlanView:
 def proposed_view(
     session: Session, *, brief: ProjectBrief, stage_run_id: int | None
 ) -> PlanView | None:
-    """The plan submitted in this stage attempt, as its gate is shown it."""
+    """The plan submitted in this stage attempt (at planning, or the latest change
+    request), as its gate is shown it."""
     if stage_run_id is None:
         return None
     stage_run = session.get(StageRun, stage_run_id)
-    submission = proposed_plan(session, stage_run=stage_run)
+    submission = latest_submission(session, stage_run=stage_run)
     if submission is None:
         return None
     made = session.scalar(select(Baseline).where(Baseline.submission_id == submission.id))

@@ -72,6 +72,8 @@ def gate_stage(lifecycle: Lifecycle, stage_run: StageRun, gate: Gate) -> Stage:
     stage = lifecycle.stage(stage_run.stage_key)
     if gate.kind == "exception" and stage.exception_gate is not None:
         return stage.model_copy(update={"gate": stage.exception_gate})
+    if gate.kind == "change" and stage.change_gate is not None:
+        return stage.model_copy(update={"gate": stage.change_gate})
     return stage
 
 

@@ -16,7 +16,14 @@ from pmo.store.records import project_stage_runs
 from process_library.loader import LoadedLifecycle
 from process_library.schema import Stage
 
-UNDER_WAY = ("in-progress", "planning", "reporting", "at-gate", "at-exception-gate")
+UNDER_WAY = (
+    "in-progress",
+    "planning",
+    "reporting",
+    "at-gate",
+    "at-exception-gate",
+    "at-change-gate",
+)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,13 @@ from prefect.exceptions import ObjectNotFound
 from flows.deployments import LIFECYCLE_DEPLOYMENT
 from flows.waiting import wake
 from pmo.brief import ProjectBrief
-from pmo.control.planning import PlanFigures, PlanRefused, plan_figures, record_plan
+from pmo.control.planning import (
+    PlanFigures,
+    PlanRefused,
+    plan_figures,
+    record_change,
+    record_plan,
+)
 from pmo.control.reporting import record_update
 from pmo.control.updates import StatusUpdate
 from pmo.errors import (
@@ -40,7 +46,14 @@ from pmo.plan.model import Plan
 from pmo.runtime.connection import ServerUnreachable, prefect_api
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import EvmSnapshot, Gate, GateDecision, StageRun, StatusUpdateRecord
+from pmo.store.models import (
+    EvmSnapshot,
+    Gate,
+    GateDecision,
+    PlanSubmission,
+    StageRun,
+    StatusUpdateRecord,
+)
 from pmo.store.records import (
     gate_for_run,
     get_project,
@@ -317,9 +330,12 @@ class PlanTaken:
     plan_hash: str
     woken: bool
     url: str
+    gate_key: str | None = None  # the change gate a change request opened
 
 
-def submit_plan(run_id: str, plan: Plan, *, by: str | None = None) -> PlanTaken:
+def submit_plan(
+    run_id: str, plan: Plan, *, by: str | None = None, confirmed: list[str] | None = None
+) -> PlanTaken:
     """Have the store judge and record the project manager's plan for the stage that waits
     for it, then wake the run. A refused plan raises and records nothing."""
     submitted_by = _email_of_as(by) if by is not None else None
@@ -332,6 +348,7 @@ def submit_plan(run_id: str, plan: Plan, *, by: str | None = None) -> PlanTaken:
             plan=plan,
             response_key=f"{CLI}-{uuid4()}",
             channel=CLI,
+            confirmed_activities=confirmed or [],
             submitted_by=submitted_by or project.project_manager_email,
         )
         brief = ProjectBrief.model_validate(project.brief)
@@ -356,3 +373,32 @@ def _run_stage(session, run_id: str):
     if project.status != "active" or stage_run is None:
         raise PlanRefused("RUN_ID", f"{project.key} is {project.status}: it takes no plan")
     return project, stage_run, _pinned_lifecycle(session, stage_run).stage(stage_run.stage_key)
+
+
+def submit_change(run_id: str, plan: Plan, *, reason: str, by: str | None = None) -> PlanTaken:
+    """Have the store judge and record a change request for the stage the run reports in,
+    then wake the run to put it to the stage's change gate. A refused request raises and
+    records nothing."""
+    submitted_by = _email_of_as(by) if by is not None else None
+    with session_scope() as session:
+        project, stage_run, stage = _run_stage(session, run_id)
+        recorded = record_change(
+            session,
+            stage_run_id=stage_run.id,
+            stage=stage,
+            plan=plan,
+            reason=reason,
+            response_key=f"{CLI}-{uuid4()}",
+            channel=CLI,
+            submitted_by=submitted_by or project.project_manager_email,
+        )
+        gate_key = session.get(PlanSubmission, recorded.submission_id).gate_key
+        figures = plan_figures(plan, ProjectBrief.model_validate(project.brief))
+        key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
+    woken = False
+    if recorded.waiting_key is not None:
+        with prefect_api():
+            woken = wake(run_id, recorded.waiting_key, lambda: _stage_waits_at(stage_run_id))
+    return PlanTaken(
+        key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id), gate_key
+    )

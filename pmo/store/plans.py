@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pmo.brief import ProjectBrief
 from pmo.plan.model import Plan, parse_plan
 from pmo.plan.schedule import Schedule, schedule_plan
-from pmo.store.models import Baseline, PlanSubmission, Project, StageRun, utcnow
+from pmo.store.models import Baseline, Gate, PlanSubmission, Project, StageRun, utcnow
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,25 @@ def change_requests(session: Session, *, project: Project) -> list[PlanSubmissio
             .order_by(PlanSubmission.id)
         )
     )
+
+
+def undecided_changes(session: Session, *, project_id: int) -> list[PlanSubmission]:
+    """Accepted change requests of the project whose change gate has not decided yet."""
+    rows = session.execute(
+        select(PlanSubmission, Gate)
+        .outerjoin(
+            Gate,
+            (Gate.stage_run_id == PlanSubmission.stage_run_id)
+            & (Gate.gate_key == PlanSubmission.gate_key),
+        )
+        .where(
+            PlanSubmission.project_id == project_id,
+            PlanSubmission.kind == "change",
+            PlanSubmission.accepted,
+        )
+        .order_by(PlanSubmission.id)
+    )
+    return [row for row, gate in rows if gate is None or gate.status != "decided"]
 
 
 def baselines(session: Session, *, project_id: int) -> list[Baseline]:
@@ -153,3 +172,35 @@ def latest_baseline_number(session: Session, *, project_id: int) -> int | None:
     return session.scalar(
         select(func.max(Baseline.number)).where(Baseline.project_id == project_id)
     )
+
+
+def change_request(session: Session, *, stage_run_id: int, gate_key: str) -> PlanSubmission:
+    """The change request that opened change gate `gate_key` of the stage attempt."""
+    return session.scalars(
+        select(PlanSubmission).where(
+            PlanSubmission.stage_run_id == stage_run_id,
+            PlanSubmission.gate_key == gate_key,
+            PlanSubmission.kind == "change",
+        )
+    ).one()
+
+
+def decided_change_gates(session: Session, *, stage_run_id: int) -> list[Gate]:
+    """The change gates of the stage attempt that have decided, in the order decided."""
+    return list(
+        session.scalars(
+            select(Gate)
+            .where(
+                Gate.stage_run_id == stage_run_id,
+                Gate.kind == "change",
+                Gate.status == "decided",
+            )
+            .order_by(Gate.decided_at, Gate.id)
+        )
+    )
+
+
+def latest_submission(session: Session, *, stage_run: StageRun) -> PlanSubmission | None:
+    """The last accepted plan of the stage attempt, proposed at planning or with a change."""
+    accepted = [row for row in plan_submissions(session, stage_run=stage_run) if row.accepted]
+    return accepted[-1] if accepted else None

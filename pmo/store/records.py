@@ -207,7 +207,9 @@ def ensure_gate(
         session.add(gate)
         session.flush()
     if gate.status != "decided":
-        stage_run.status = "at-gate" if kind == "stage" else "at-exception-gate"
+        stage_run.status = {"stage": "at-gate", "exception": "at-exception-gate"}.get(
+            kind, "at-change-gate"
+        )
     return gate
 
 
@@ -307,6 +309,9 @@ def mark_decided(
     gate.status = "decided"
     if gate.kind == "exception" and outcome == "go":
         stage_run.status = "reporting"  # the stage goes on, under the new tolerances
+        return
+    if gate.kind == "change" and outcome != "kill":
+        stage_run.status = "reporting"  # the stage goes on, under the new baseline or the old
         return
     replanned = "replanned" if gate.kind == "exception" else "recycled"
     stage_run.status = {"go": "passed", "recycle": replanned, "kill": "killed"}[outcome]

@@ -13,11 +13,16 @@ from sqlalchemy import select
 
 from pmo.control.planning import (
     PlanRefused,
+    baseline_change,
     baseline_proposed,
     begin_plan_wait,
     plan_figures,
+    record_change,
     record_plan,
 )
+from pmo.control.reporting import record_update
+from pmo.control.updates import StatusUpdate
+from pmo.errors import StatusRefused
 from pmo.gates.criteria import scorecard
 from pmo.plan.model import PlanError, parse_plan
 from pmo.store import session_scope
@@ -25,9 +30,9 @@ from pmo.store.ledger import LEDGER
 from pmo.store.ledger_verify import verify_ledger
 from pmo.store.models import PlanSubmission, StageRun, utcnow
 from pmo.store.plans import baseline_in_force, baselines, record_baseline
-from pmo.store.records import mark_decided
+from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
 from tests.factories import make_brief
-from tests.project_record import LIFECYCLE, at_gate, write
+from tests.project_record import LIFECYCLE, at_gate, baselined, write
 
 pytestmark = pytest.mark.integration
 
@@ -237,3 +242,113 @@ def test_the_plan_baseline_shows_the_wbs_gantt_cost_curve_and_effort(store_url):
     assert wbs[3:8] == ["3", "8 Feb 2027", "10 Feb 2027", "19 Feb 2027", "7"]
     assert ["2027-02", "USD 100,000"] in rows
     assert ["developer", "20"] in rows
+
+
+EXECUTION = LIFECYCLE.lifecycle.stage("execution")
+
+
+def reporting_against_baseline_1(session, brief):
+    project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+    baselined(session, project)
+    stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
+    stage_run.status = "reporting"
+    return project, stage_run
+
+
+def request(session, stage_run, key="cli-1", **kwargs):
+    values = {"plan": parse_plan(small_plan()), "reason": "The vendor delivers in March"}
+    return record_change(
+        session,
+        stage_run_id=stage_run.id,
+        stage=EXECUTION,
+        response_key=key,
+        channel="cli",
+        **(values | kwargs),
+    )
+
+
+def test_a_change_request_goes_to_its_gate_and_a_go_makes_baseline_2(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        project, stage_run = reporting_against_baseline_1(session, brief)
+        recorded = request(session, stage_run)
+        assert request(session, stage_run).submission_id == recorded.submission_id  # replay
+        row = session.get(PlanSubmission, recorded.submission_id)
+        assert (row.kind, row.gate_key, row.reason) == (
+            "change",
+            "change-control-1",
+            "The vendor delivers in March",
+        )
+        with pytest.raises(PlanRefused, match="change-control-1 of APOLLO is still before"):
+            request(session, stage_run, key="cli-2")
+        gate = ensure_gate(
+            session,
+            stage_run=stage_run,
+            gate_key=row.gate_key,
+            gate_name="Change control board",
+            flow_run_id=None,
+            kind="change",
+        )
+        assert stage_run.status == "at-change-gate"
+        with pytest.raises(PlanRefused, match="still before its change gate"):
+            request(session, stage_run, key="cli-3")
+        mark_decided(session, gate=gate, stage_run=stage_run, round=1, outcome="go", at=utcnow())
+        assert stage_run.status == "reporting"  # the stage goes on
+        made = baseline_change(session, gate=gate)
+        assert baseline_change(session, gate=gate).id == made.id  # once
+        assert (made.number, made.reason, made.gate_id) == (
+            2,
+            "The vendor delivers in March",
+            gate.id,
+        )
+        assert baseline_in_force(session, project_id=project.id).hash == row.plan_hash
+        # Status is now measured against baseline 2: its keys, not baseline 1's.
+        with pytest.raises(StatusRefused, match=r"progress\[1.1\]: no work package '1.1'"):
+            record_update(
+                session,
+                stage_run_id=stage_run.id,
+                stage=EXECUTION,
+                response_key="status-1",
+                channel="cli",
+                update=StatusUpdate(
+                    as_of=date(2027, 2, 10),
+                    progress={"1.1": 10},
+                    actual_cost=Decimal(1000),
+                    forecast_finish=date(2027, 3, 1),
+                    forecast_cost=Decimal(100000),
+                ),
+            )
+        second = request(session, stage_run, key="cli-4")  # the gate decided: a new one
+        assert session.get(PlanSubmission, second.submission_id).gate_key == "change-control-2"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"reason": "  "}, "--reason: a change request needs the reason"),
+        ({"submitted_by": "pmo@example.com"}, "--as: pmo@example.com is not the project manager"),
+    ],
+)
+def test_a_refused_change_request_records_nothing(store_url, change, message):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run = reporting_against_baseline_1(session, brief)
+        with pytest.raises(PlanRefused, match=message):
+            request(session, stage_run, **change)
+        assert session.scalars(select(PlanSubmission)).all() == []
+
+
+def test_no_change_request_outside_a_reporting_stage(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run, _ = waiting_for_plan(session, brief)
+        with pytest.raises(PlanRefused, match="not in a stage that takes change requests"):
+            record_change(
+                session,
+                stage_run_id=stage_run.id,
+                stage=PLANNING,
+                plan=parse_plan(small_plan()),
+                reason="r",
+                response_key="k",
+                channel="cli",
+            )
