@@ -20,8 +20,9 @@ from pmo.documents.communication import communication_plan, engaged_stakeholders
 from pmo.documents.plan_view import baseline_view, proposed_view
 from pmo.methodology.project import project_facts
 from pmo.store.lifecycles import pin_of, pins
-from pmo.store.models import Project, utcnow
-from pmo.store.reporting import status_lines
+from pmo.store.models import Project, StageRun, utcnow
+from pmo.store.plans import plan_submissions
+from pmo.store.reporting import status_lines, status_updates
 from process_library.checklist import load_checklist
 from process_library.communication import load_communication_policy
 from process_library.loader import LoadedLifecycle
@@ -112,6 +113,8 @@ def build_dossier(
             if update.stage_run_id == stage_run_id
         ],
         "stage_documents_so_far": [d for d in documents if d.stage_run_id == stage_run_id],
+        # The stage's activities the project manager confirmed done with its input.
+        "confirmed_activities": confirmed_activities(session, stage_run_id=stage_run_id),
         # What tailoring changed for this project, and why; the facts it looked at.
         "facts": project_facts(brief),
         "category": next(
@@ -143,6 +146,25 @@ def build_dossier(
         ),
         **(extra or {}),
     }
+
+
+def confirmed_activities(session: Session, *, stage_run_id: int | None) -> set[str]:
+    """Keys of the activities confirmed with the stage attempt's plan or status updates."""
+    if stage_run_id is None:
+        return set()
+    stage_run = session.get(StageRun, stage_run_id)
+    confirmed = {
+        key
+        for row in plan_submissions(session, stage_run=stage_run)
+        if row.accepted
+        for key in row.confirmed_activities or ()
+    }
+    confirmed |= {
+        key
+        for row in status_updates(session, stage_run=stage_run, accepted=True)
+        for key in row.confirmed_activities or ()
+    }
+    return confirmed
 
 
 def _next_stage(lifecycle: Lifecycle, stage: Stage) -> Stage | None:

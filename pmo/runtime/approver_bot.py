@@ -148,6 +148,8 @@ class PlanTurn:
 
 # Gives the project manager's plan for a turn, and the activities they confirm done.
 Planner = Callable[[PlanTurn], tuple[Plan, list[str]]]
+# Gives a change request (the changed plan and why) to make before a status turn, if any.
+ChangeRequester = Callable[[StatusTurn], tuple[Plan, str] | None]
 
 
 def next_plan_turn(run_id: str) -> PlanTurn | None:
@@ -170,11 +172,13 @@ class ApproverBot:
     decide: Decider = approve_everything
     report: Reporter | None = None
     plan: Planner | None = None
+    change: ChangeRequester | None = None
     mailbox: Mailbox = read_outbox
     poll_seconds: float = 0.2
     answered: list[GateTurn] = field(default_factory=list)
     reported: list[StatusTurn] = field(default_factory=list)
     planned: list[PlanTurn] = field(default_factory=list)
+    changed: list[StatusTurn] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -219,6 +223,15 @@ class ApproverBot:
         """Submit the project manager's next update, as `pmo status` and the form do."""
         status = next_status_turn(run_id) if self.report else None
         if status is None or any(t == status for t in self.reported):
+            return
+        if self.change and status not in self.changed and (asked := self.change(status)):
+            # As `pmo change` does: recorded by the store's judge, then the run is woken
+            # to put it to the change gate; the update waits for the next turn.
+            from pmo.runtime.runs import submit_change
+
+            plan, reason = asked
+            submit_change(run_id, plan, reason=reason)
+            self.changed.append(status)
             return
         update = self.report(status)
         run_input = as_run_input(update, status.packages)

@@ -176,6 +176,30 @@ def planned_percent(schedule: Schedule, as_of: date, behind: float = 1.0) -> dic
     return progress
 
 
+def change_request(brief: ProjectBrief, reporting_stages: tuple[str, ...]):
+    """Before the first update of the first reporting stage, the project manager asks for
+    a change: the ERP vendor delivers the order API two weeks late, so 2.3 takes ten more
+    working days and a contractor (4,000) more. Its change gate's go makes baseline 2."""
+
+    def change(turn: StatusTurn) -> tuple[Plan, str] | None:
+        if turn.stage_key != reporting_stages[0] or turn.number != 1 or turn.attempt != 1:
+            return None
+        with session_scope() as session:
+            project = get_project(session, key=turn.project_key)
+            plan = measured_against(session, project=project).plan
+        if "2.3" not in {p.key for p in plan.work_packages}:
+            return None
+        data = plan.data()
+        for package in data["work_packages"]:
+            if package["key"] == "2.3":
+                package["duration_days"] += 10
+                package["budget"] += 4000
+        reason = "The ERP vendor delivers the order API two weeks late (their letter of 3 March)."
+        return parse_plan(data, "change request"), reason
+
+    return change
+
+
 def replan(brief: ProjectBrief):
     """The project manager's plan when the gate sends planning back: the brief's, with a
     week of contingency on the package that carries the vendor risk (the ERP API)."""
@@ -276,6 +300,7 @@ def run_with_bot(
         decide=decide,
         report=ProjectManager(brief, reporting),
         plan=replan(brief),
+        change=change_request(brief, reporting) if reporting else None,
     ).start()
     try:
         result = project_lifecycle(brief=brief, lifecycle=lifecycle)

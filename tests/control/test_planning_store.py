@@ -22,8 +22,10 @@ from pmo.control.planning import (
 )
 from pmo.control.reporting import record_update
 from pmo.control.updates import StatusUpdate
+from pmo.documents.versions import write_document_version
 from pmo.errors import StatusRefused
 from pmo.gates.criteria import scorecard
+from pmo.gates.rules import gate_approvers
 from pmo.plan.model import PlanError, parse_plan
 from pmo.store import session_scope
 from pmo.store.ledger import LEDGER
@@ -352,3 +354,34 @@ def test_no_change_request_outside_a_reporting_stage(store_url):
                 response_key="k",
                 channel="cli",
             )
+
+
+def test_the_gate_pack_ticks_only_confirmed_activities_and_shows_the_plan_figures(store_url):
+    brief = make_brief()
+    with session_scope() as session:
+        _, stage_run, _ = waiting_for_plan(session, brief)
+        submit(session, stage_run, confirmed_activities=["define-milestones"])
+        figures = plan_figures(parse_plan(small_plan()), brief)
+        record, markdown = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=PLANNING,
+            attempt=1,
+            document_key="gate-review-plan-approval",
+            template="gate-review",
+            title="Gate review: Plan approval",
+            idempotency_key="pack/planning",
+            extra={
+                "gate": PLANNING.gate,
+                "scorecard": scorecard(PLANNING.gate, brief, {"plan-baseline"}, figures),
+                "stage_documents": [],
+                "approvers": gate_approvers(PLANNING.gate, brief),
+            },
+        )
+    assert "- [x] Define milestones" in markdown
+    assert "- [ ] Baseline the budget (not confirmed by the project manager)" in markdown
+    assert "Unconfirmed activities: Baseline the budget; Plan risk responses." in markdown
+    assert "management reserve USD 150,000.00" in markdown
+    text = "\n".join(p.text for p in Document(record.docx_path).paragraphs)
+    assert "Unconfirmed activities: Baseline the budget; Plan risk responses." in text

@@ -31,11 +31,11 @@ from pmo.store.models import (
     StatusUpdateRecord,
     utcnow,
 )
-from pmo.store.records import mark_decided
+from pmo.store.records import get_project, mark_decided
 from tests.deployed import wait_for_mails, wait_for_state
 from tests.factories import brief_data
 from tests.gate_mail import latest_code
-from tests.project_record import LIFECYCLE, at_gate
+from tests.project_record import LIFECYCLE, at_gate, baselined
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +115,7 @@ def started_in_execution(data: dict) -> str:
                 mark_decided(
                     session, gate=gate, stage_run=stage_run, round=1, outcome="go", at=utcnow()
                 )
+            baselined(session, get_project(session, key=brief.key))  # the brief's plan
         one_line_refusal(
             status(str(run.id), "1=10", actual_cost="1", **FIGURES),
             f"error: RUN_ID: {brief.key} is not in a stage taking status updates: it is "
@@ -136,7 +137,7 @@ def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deploye
     with get_client(sync_client=True) as client:
         keyset = client.read_flow_run(UUID(run_id)).state.state_details.run_input_keyset
         schema = json.loads(client.read_flow_run_input(UUID(run_id), keyset["schema"]))
-    assert schema["properties"]["wp_1"]["title"].startswith("1. Customer login")
+    assert schema["properties"]["wp_1"]["title"] == "1.1 Requirements and design"
     assert schema["properties"]["wp_1"]["maximum"] == 100
     assert {"actual_cost", "forecast_finish", "new_risks", "stage_complete"} <= set(
         schema["properties"]
@@ -150,12 +151,16 @@ def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deploye
     assert [str(m["To"]) for m in reminders] == [PM]
 
     # bad input: one line naming the field, exit 2, nothing recorded
-    one_line_refusal(status(run_id, "1=120", actual_cost="1", **FIGURES), "is outside 0 to 100")
+    one_line_refusal(status(run_id, "1.1=120", actual_cost="1", **FIGURES), "is outside 0 to 100")
     one_line_refusal(
-        status(run_id, "1=50", actual_cost="-5", **FIGURES), "actual_cost: -5 is negative"
+        status(run_id, "9.9=10", actual_cost="1", **FIGURES),
+        "error: progress[9.9]: no work package '9.9' in the baseline",
     )
     one_line_refusal(
-        status(run_id, "1=50", actual_cost="1", **(FIGURES | {"forecast_finish": "2026-01-01"})),
+        status(run_id, "1.1=50", actual_cost="-5", **FIGURES), "actual_cost: -5 is negative"
+    )
+    one_line_refusal(
+        status(run_id, "1.1=50", actual_cost="1", **(FIGURES | {"forecast_finish": "2026-01-01"})),
         "forecast_finish: 2026-01-01 is before the project's start",
     )
     with session_scope() as session:
@@ -164,38 +169,41 @@ def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deploye
     # a cost forecast far past tolerance: an exception for the sponsor
     breach = reported(
         run_id,
-        "1=75",
-        "2=70",
-        "3=65",
+        *(f"{key}=100" for key in ("1.1", "1.2", "2.1", "2.2", "2.4", "3.2")),
+        "2.3=80",
+        "3.1=30",
         actual_cost="215000",
         risk="Second vendor insolvent:low:high",
         **FIGURES,
     )
-    # PV: 250,000 over the 202 days to the Acceptance milestone, 149 of them gone
-    assert (breach["update"], breach["pv"], breach["ev"]) == (1, 184405.94, 175000.0)
-    assert (breach["spi"], breach["cpi"], breach["eac"]) == (0.949, 0.814, 307142.86)
+    # Against baseline 1 (the brief's plan): 173,000 due by 30 June and 12 of 3.1's 25 days
+    assert (breach["update"], breach["baseline"]) == (1, 1)
+    assert (breach["pv"], breach["ev"]) == (185480.0, 174400.0)
+    assert (breach["spi"], breach["cpi"], breach["eac"]) == (0.9403, 0.8112, 294638.76)
+    assert (breach["evm"]["spi_t"], breach["evm"]["forecast_finish"]) == (0.9004, "2027-10-19")
     assert breach["breached"] and breach["rag"]["cost"] == "red" and breach["overall"] == "red"
     exception_gate = "HELIOS/execution/1/execution-exception-1/1"
     wait_for_mails(smtp, 1, gate=exception_gate)
     wait_for_state(run_id, "Suspended")
-    one_line_refusal(status(run_id, "1=90", actual_cost="1", **FIGURES), "(at-exception-gate)")
+    one_line_refusal(status(run_id, "1.1=90", actual_cost="1", **FIGURES), "(at-exception-gate)")
     code = latest_code(smtp.messages, exception_gate, SPONSOR)
     decide = ["approve", run_id, "--as", SPONSOR, "--decision", "go", "--code", code]
     one_line_refusal(
         CliRunner().invoke(app, [*decide, "--conditions", "cost: lots"]), "new tolerances"
     )
-    go = CliRunner().invoke(app, [*decide, "--conditions", "cost_percent: 30"])
+    go = CliRunner().invoke(app, [*decide, "--conditions", "cost_percent: 30, time_percent: 20"])
     assert go.exit_code == 0, go.output
     wait_until_reporting(run_id)
 
     done = FIGURES | {"as_of": "2027-08-20", "forecast_cost": "300000"}
     one_line_refusal(
-        status(run_id, "1=60", actual_cost="250000", **done), "went back from 75 to 60"
+        status(run_id, "3.1=10", actual_cost="250000", **done), "went back from 30 to 10"
     )
-    finished = reported(
-        run_id, "1=100", "2=100", "3=100", actual_cost="250000", complete=True, **done
-    )
-    assert finished["complete"] and not finished["breached"]  # 20% over, within the new 30%
+    everything = [f"{p.key}=100" for p in parse_brief(brief_data()).plan.work_packages]
+    finished = reported(run_id, *everything, actual_cost="250000", complete=True, **done)
+    # 300,000 is 25.5 % over BAC 239,000, within the new 30 %; 5 Nov is 44 days past the
+    # baseline's 22 Sep, 18.9 % of its 233 days, within the new 20 % (Amber)
+    assert finished["complete"] and not finished["breached"]
     wait_for_mails(smtp, 1, gate="HELIOS/execution/1/acceptance/1")
 
     # each update written up and mailed once to the "Manage closely" stakeholders
@@ -206,8 +214,9 @@ def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deploye
     path.write_bytes(attachment.get_content())
     document = Document(str(path))
     headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
-    assert {"Overall status: AMBER", "Earned value", "Progress by work package"} <= set(headings)
-    assert len(document.inline_shapes) == 1  # the SPI/CPI trend
+    assert {"Overall status: AMBER", "Progress by work package"} <= set(headings)
+    assert "Earned value against baseline 1" in headings
+    assert len(document.inline_shapes) == 2  # the SPI/CPI trend and the S-curve
     exception_mails = [m for m in smtp.messages if m["X-PMO-Gate"] == exception_gate]
     assert len(exception_mails) == 1
     pack = next(exception_mails[0].iter_attachments()).get_filename()
@@ -233,5 +242,7 @@ def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deploye
             "cpi": finished["cpi"],
             "as_of": "2027-08-20",
             "run_id": run_id,
+            "baseline": 1,
+            "evm": finished["evm"],
         }
     ]
