@@ -8,9 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from docx import Document
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from pmo.cli import app
 from pmo.control.planning import (
     PlanRefused,
     baseline_change,
@@ -385,3 +388,44 @@ def test_the_gate_pack_ticks_only_confirmed_activities_and_shows_the_plan_figure
     assert "management reserve USD 150,000.00" in markdown
     text = "\n".join(p.text for p in Document(record.docx_path).paragraphs)
     assert "Unconfirmed activities: Baseline the budget; Plan risk responses." in text
+
+
+def test_pmo_plan_and_pmo_change_refuse_in_one_line_and_record_nothing(store_url, tmp_path):
+    brief = make_brief()
+    run_id = "5f0c7a36-3c55-4f38-9d43-4d3c8a1a2b01"
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(parse_plan(small_plan()).to_yaml(), encoding="utf-8")
+    cyclic = small_plan()
+    cyclic["work_packages"][0]["depends_on"] = ["C"]
+    bad_file = tmp_path / "bad.yaml"
+    bad_file.write_text(yaml.safe_dump(cyclic), encoding="utf-8")
+    with session_scope() as session:
+        project, stage_run = reporting_against_baseline_1(session, brief)
+        project.flow_run_id = run_id
+        request(session, stage_run)  # a change request before its gate
+    cases = [
+        (["plan", "not-a-run", str(plan_file)], "error: RUN_ID: 'not-a-run' is not a run id"),
+        (
+            ["plan", run_id, str(bad_file)],
+            f"error: {bad_file}: work_packages: dependency cycle A -> C -> A",
+        ),
+        (["plan", run_id, str(plan_file)], "error: RUN_ID: Execution does not take a plan"),
+        (
+            ["change", run_id, str(plan_file), "--reason", "Late vendor", "--as", "x@y"],
+            "error: --as: 'x@y' is not a valid email address",
+        ),
+        (
+            ["change", run_id, str(plan_file), "--reason", "Late vendor"],
+            "error: RUN_ID: change request change-control-1 of APOLLO is still before its "
+            "change gate",
+        ),
+        (["change", run_id, str(plan_file)], "error: Missing option '--reason'"),
+    ]
+    for args, line in cases:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.strip().splitlines() == [result.output.strip()], result.output
+        assert result.output.startswith(line), (args, result.output)
+    with session_scope() as session:
+        assert len(session.scalars(select(PlanSubmission)).all()) == 1  # the first request
+        assert [b.number for b in baselines(session, project_id=project.id)] == [1]
