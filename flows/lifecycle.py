@@ -22,7 +22,6 @@ from tasks.planning import baseline_plan, proposed_figures
 from tasks.projects import (
     finish_project,
     next_stage,
-    perform_activity,
     register_project,
     start_stage,
 )
@@ -60,8 +59,6 @@ def hold_stage(
     brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int
 ) -> Verdict:
     stage_run_id = start_stage(brief, lifecycle, stage, attempt)
-    for activity in stage.activities:
-        perform_activity(stage_run_id, activity)
     if stage.takes_plan:
         take_plan(brief, stage, attempt, stage_run_id)
     if stage.reporting and (

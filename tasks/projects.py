@@ -1,4 +1,4 @@
-"""Tasks that keep the project's record: registration, stages, activities, closure; and
+"""Tasks that keep the project's record: registration, stages, closure; and
 where the project goes next, read from that record."""
 
 from prefect import task
@@ -9,16 +9,14 @@ from pmo.brief import ProjectBrief
 from pmo.methodology.project import prepare_lifecycle
 from pmo.methodology.route import Step, next_step
 from pmo.store import session_scope
-from pmo.store.models import StageRun
 from pmo.store.records import (
     close_project,
-    ensure_activity,
     ensure_project,
     ensure_stage_run,
     get_project,
 )
 from process_library.loader import LoadedLifecycle, load_lifecycle
-from process_library.schema import Activity, Stage
+from process_library.schema import Stage
 
 # Every task here is idempotent through the store's natural keys, so Prefect's result
 # cache would add nothing but hashing of pydantic inputs.
@@ -60,14 +58,6 @@ def start_stage(brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, a
             session, project=project, stage=stage, attempt=attempt, version=lifecycle.version
         )
         return stage_run.id
-
-
-@task(cache_policy=NO_CACHE, task_run_name="{activity.name}")
-def perform_activity(stage_run_id: int, activity: Activity) -> None:
-    """Carry out one of the stage's activities and record that it was done."""
-    with session_scope() as session:
-        stage_run = session.get(StageRun, stage_run_id)
-        ensure_activity(session, stage_run=stage_run, activity_key=activity.key, name=activity.name)
 
 
 @task(cache_policy=NO_CACHE)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.control.activities import check_confirmed
+from pmo.control.activities import check_confirmed, record_confirmed
 from pmo.control.reporting import lock_stage_run
 from pmo.errors import PmoInputError
 from pmo.plan.formats import read_plan_text
@@ -192,6 +192,7 @@ def record_plan(
     if refusal is None:
         stage_run.status = "in-progress"
         stage_run.waiting_key = None
+        record_confirmed(session, stage_run=stage_run, stage=stage, confirmed=confirmed)
     session.flush()
     return RecordedPlan(row.id, row.accepted, stage_run.waiting_key)
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.control.activities import check_confirmed
+from pmo.control.activities import check_confirmed, record_confirmed
 from pmo.control.updates import (
     Assessment,
     ReportedRisk,
@@ -213,6 +213,9 @@ def record_update(
     session.flush()
     if assessment is not None and baseline is not None:
         session.add(_snapshot(row, project, update, assessment, baseline.number))
+        record_confirmed(
+            session, stage_run=stage_run, stage=stage, confirmed=update.confirmed_activities
+        )
         session.flush()
     return RecordedUpdate(row.id, row.number, row.accepted, stage_run.waiting_key)
 

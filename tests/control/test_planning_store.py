@@ -33,7 +33,7 @@ from pmo.plan.model import PlanError, parse_plan
 from pmo.store import session_scope
 from pmo.store.ledger import LEDGER
 from pmo.store.ledger_verify import verify_ledger
-from pmo.store.models import PlanSubmission, StageRun, utcnow
+from pmo.store.models import ActivityRecord, PlanSubmission, StageRun, utcnow
 from pmo.store.plans import baseline_in_force, baselines, record_baseline
 from pmo.store.records import ensure_gate, ensure_project, ensure_stage_run, mark_decided
 from tests.factories import make_brief
@@ -109,6 +109,9 @@ def test_the_stage_waits_for_a_plan_and_takes_it_once(store_url):
             ("plan", "cli", ["define-milestones"])
         ]
         assert rows[0].plan_hash == parse_plan(small_plan()).content_hash()
+        # The activities on record are those confirmed, nothing the system assumed.
+        done = session.scalars(select(ActivityRecord.activity_key)).all()
+        assert done == ["define-milestones"]
 
 
 @pytest.mark.parametrize(
