@@ -40,6 +40,8 @@ def demo(
             f"Status update {turn.number} from the project manager at {turn.stage_key} "
             "(through the Prefect API)"
         )
+    for number, digest, why in result.baselines:
+        console.print(f"Baseline {number} (plan {digest[:12]}): {why}")
     console.print(f"Project [bold]{result.project}[/]: {result.status}")
     console.print(f"{len(result.documents)} Word documents in {out.resolve()}:")
     for path in result.documents:

@@ -43,6 +43,7 @@ from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
+from pmo.store.plans import baselines
 from pmo.store.records import get_project, project_documents
 from pmo.store.reporting import latest_stage_run, project_snapshots
 from process_library.loader import load_lifecycle
@@ -57,6 +58,8 @@ class DemoResult:
     answers: list[GateTurn]
     updates: list[StatusTurn]
     seconds: dict[str, float] = field(default_factory=dict)
+    # Every baseline: (number, plan hash, why), baseline 1 first.
+    baselines: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class SponsorRecyclesOnce:
@@ -266,10 +269,14 @@ def run_demo(
             with session_scope() as session:
                 project = get_project(session, key=brief.key)
                 documents = [Path(d.docx_path) for d in project_documents(session, project=project)]
+                kept = [
+                    (b.number, b.plan_hash, b.reason)
+                    for b in baselines(session, project_id=project.id)
+                ]
             outbox = get_settings().outbox_dir
             if outbox.exists():
                 shutil.copytree(outbox, out / "outbox", dirs_exist_ok=True)
-    return DemoResult(brief.key, result["status"], documents, answers, updates, seconds)
+    return DemoResult(brief.key, result["status"], documents, answers, updates, seconds, kept)
 
 
 def drain_prefect_workers() -> None:
