@@ -26,7 +26,7 @@ class RunReason:
 
     at: datetime
     gate: str
-    kind: str  # answer | refused | policy | status
+    kind: str  # answer | refused | policy | status | plan
     detail: str
     # What the Resume form gave is recorded by the run after it resumes; an answer or
     # update `pmo approve`/`pmo status` recorded, and a policy decision, come first and

@@ -24,6 +24,7 @@ from pmo.store.models import (
     EvmSnapshot,
     Gate,
     GateDecision,
+    PlanSubmission,
     Project,
     ProjectLifecycle,
     StageRun,
@@ -109,6 +110,7 @@ class ProjectRecord:
     codes_used: set[tuple[int, int, str]] = field(default_factory=set)  # gate, round, who
     documents: list[Row] = field(default_factory=list)
     updates: list[Row] = field(default_factory=list)
+    plans: list[Row] = field(default_factory=list)  # plans and change requests submitted
     latest_evm: Row | None = None
 
     @property
@@ -129,8 +131,9 @@ class ProjectRecord:
         for stage in self.lifecycle_of(stage_run).stages:
             if stage.key != stage_key:
                 continue
-            for definition in (stage.gate, stage.exception_gate):
-                # An exception gate is kept as `<its key>-<update number>`.
+            for definition in (stage.gate, stage.exception_gate, stage.change_gate):
+                # An exception gate is kept as `<its key>-<update number>`, a change gate
+                # as `<its key>-<change request number>`.
                 if definition and (
                     gate.gate_key == definition.key
                     or gate.gate_key.startswith(f"{definition.key}-")
@@ -241,6 +244,17 @@ class ProjectRecord:
             )
             for u in self.updates
         ]
+        reasons += [
+            RunReason(
+                p.received_at,
+                stage_names.get(p.stage_run_id, ""),
+                "plan",
+                "change request" if p.kind == "change" else "plan",
+                p.channel == FORM,
+            )
+            for p in self.plans
+            if p.channel != "brief"  # the brief's plan is taken without a pause
+        ]
         return reasons
 
     def waiting_at(self) -> str | None:
@@ -280,6 +294,8 @@ def load_records(
     updates = _rows(session, StatusUpdateRecord, StatusUpdateRecord.project_id, ids, None)
     for row in updates:
         records[row.project_id].updates.append(row)
+    for row in _rows(session, PlanSubmission, PlanSubmission.project_id, ids, PlanSubmission.id):
+        records[row.project_id].plans.append(row)
     for row in _rows(session, EvmSnapshot, EvmSnapshot.project_id, ids, EvmSnapshot.id):
         records[row.project_id].latest_evm = row  # ascending id: the last is the latest
     for record in records.values():

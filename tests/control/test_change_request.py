@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 
 from flows.lifecycle import project_lifecycle
+from pmo.audit.portfolio import audit_portfolio
+from pmo.audit.run_history import RunSelection
 from pmo.control.updates import StatusUpdate
 from pmo.plan.model import parse_plan
 from pmo.runtime.approver_bot import ApproverBot, StatusTurn
@@ -82,3 +84,9 @@ def test_a_change_request_approved_at_its_gate_becomes_baseline_2(prefect_api, m
         snapshots = project_snapshots(session, project=project)
         assert [s.baseline_number for s in snapshots] == [2]
         assert snapshots[0].bac == 243000  # baseline 2's budget at completion
+    # The audit finds every resume explained: the change gate's answers by their codes,
+    # the change request that woke the run, and its approvers named on the change gate.
+    audit = audit_portfolio(RunSelection(project_key="HERMES"), previous_head=None)
+    (project_audit,) = audit.projects
+    assert project_audit.bypasses == []
+    assert [f for f in project_audit.findings if f.type == "control gap"] == []

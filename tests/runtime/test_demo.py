@@ -32,12 +32,16 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     assert not [p for p in out.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
     names = sorted(p.name for p in out.glob("APOLLO/*.docx"))
     assert "APOLLO-charter-v1.docx" in names
-    # the demo's sponsor recycles the plan once: both versions are kept
-    assert {"APOLLO-plan-baseline-v1.docx", "APOLLO-plan-baseline-v2.docx"} <= set(names)
+    # the demo's sponsor recycles the plan once: both versions are kept; the project
+    # manager's change request in execution is the third, approved as baseline 2
+    assert {f"APOLLO-plan-baseline-v{n}.docx" for n in (1, 2, 3)} <= set(names)
+    assert "Baseline 1 (plan " in result.output
+    assert "Baseline 2 (plan " in result.output and "The ERP vendor delivers" in result.output
     assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
     # every document the lifecycle names, the gate packs, new versions after the recycle,
-    # and a status report for each of the project manager's two updates in execution
-    assert len(names) == 22
+    # a status report for each of the project manager's two updates in execution, and the
+    # changed plan put to the change gate
+    assert len(names) == 23
     assert {
         "APOLLO-stakeholder-register-v1.docx",
         "APOLLO-raid-log-v1.docx",
@@ -48,12 +52,19 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
         "APOLLO-gate-review-closure-sign-off-v1.docx",
     } <= set(names)
     assert {"APOLLO-status-report-v1.docx", "APOLLO-status-report-v3.docx"} <= set(names)
-    assert len(list(out.glob("APOLLO/*.md"))) == 22
-    # one grid, a timeline per plan version, an SPI/CPI trend per status report
-    assert len(list(out.glob("APOLLO/*.png"))) == 6
+    assert len(list(out.glob("APOLLO/*.md"))) == 23
+    # one grid, a timeline per plan summary, a Gantt chart, cost curve and effort chart per
+    # plan baseline, an SPI/CPI trend and an S-curve per status report
+    assert len(list(out.glob("APOLLO/*.png"))) == 1 + 2 + 3 * 3 + 3 * 2
     report = Document(str(out / "APOLLO" / "APOLLO-status-report-v1.docx"))
     headings = [p.text for p in report.paragraphs if p.style.name.startswith("Heading")]
-    assert "Overall status: AMBER" in headings and "Earned value" in headings
+    assert "Overall status: AMBER" in headings and "Earned value against baseline 2" in headings
+    changed = Document(str(out / "APOLLO" / "APOLLO-plan-baseline-v3.docx"))
+    headings = [p.text for p in changed.paragraphs if p.style.name.startswith("Heading")]
+    assert "Baseline 2 (proposed: its gate's go approves it)" in headings
+    assert len(changed.inline_shapes) == 3  # Gantt, cumulative PV, effort
+    rows = [[c.text for c in row.cells] for t in changed.tables for row in t.rows]
+    assert next(r for r in rows if r[0] == "2.3")[1] == "ERP order API integration (critical)"
     register = Document(str(out / "APOLLO" / "APOLLO-stakeholder-register-v1.docx"))
     assert len(register.inline_shapes) == 1
     charter = Document(str(out / "APOLLO" / "APOLLO-charter-v1.docx"))
@@ -61,11 +72,11 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     assert "Measurable objectives and success criteria" in headings
     assert "Approvals on record" in headings
     closure = Document(str(out / "APOLLO" / "APOLLO-closure-report-v1.docx"))
-    # approvals on record when it was written: the 6 answers before its own gate
-    assert len(closure.tables[-1].rows) == 1 + 6
-    # 2 + 2 (plan, attempt 1) + 2 (plan, attempt 2) + 1 (acceptance) + 2 (closure), and
-    # each status report to the two "Manage closely" stakeholders
-    assert len(list((out / "outbox").glob("*.eml"))) == 9 + 4
+    # approvals on record when it was written: the 8 answers before its own gate
+    assert len(closure.tables[-1].rows) == 1 + 8
+    # 2 + 2 (plan, attempt 1) + 2 (plan, attempt 2) + 2 (change) + 1 (acceptance) +
+    # 2 (closure), and each status report to the two "Manage closely" stakeholders
+    assert len(list((out / "outbox").glob("*.eml"))) == 11 + 4
 
 
 def test_demo_runs_prince2_with_its_board_its_management_stages_and_an_exception(tmp_path):
