@@ -1,0 +1,122 @@
+"""The portfolio as one picture: ranking, funding, capacity and alignment, and its JSON
+(the keys are a contract: DESIGN.md, `pmo portfolio --json`)."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from pmo.portfolio.alignment import ObjectiveShare, alignment
+from pmo.portfolio.candidates import Candidate
+from pmo.portfolio.capacity import RoleMonth, capacity_by_role_month
+from pmo.portfolio.ranking import Ranked, YearFunding, funding_by_year, rank
+from process_library.portfolio import PortfolioPolicy
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    ranked: list[Ranked]
+    funding: list[YearFunding]
+    capacity: list[RoleMonth]
+    alignment: list[ObjectiveShare]
+    currency: str
+
+    @property
+    def envelope(self) -> Decimal:
+        return sum((year.envelope for year in self.funding), Decimal(0))
+
+    @property
+    def committed(self) -> Decimal:
+        return sum((year.committed for year in self.funding), Decimal(0))
+
+    @property
+    def conflicts(self) -> list[RoleMonth]:
+        return [row for row in self.capacity if row.over]
+
+    def entry(self, key: str) -> Ranked | None:
+        return next((e for e in self.ranked if e.candidate.key == key), None)
+
+    def conflicts_of(self, key: str) -> list[RoleMonth]:
+        """Over-allocated months in which `key` asks for the role: where it adds to a conflict."""
+        return [row for row in self.conflicts if key in row.projects]
+
+
+def build_portfolio(candidates: list[Candidate], policy: PortfolioPolicy) -> Portfolio:
+    ranked = rank(candidates, policy)
+    return Portfolio(
+        ranked=ranked,
+        funding=funding_by_year(ranked, policy),
+        capacity=capacity_by_role_month(candidates, policy),
+        alignment=alignment(ranked, policy),
+        currency=policy.envelope.currency,
+    )
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _figure(value: Decimal | None) -> float | None:
+    if value is None:
+        return None
+    return float(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def portfolio_json(portfolio: Portfolio) -> dict:
+    return {
+        "currency": portfolio.currency,
+        "projects": [
+            {
+                "key": e.candidate.key,
+                "name": e.candidate.name,
+                "rank": e.rank,
+                "score": _figure(e.candidate.score),
+                "budget": _money(e.candidate.budget),
+                "benefits": None if e.candidate.benefits is None else _money(e.candidate.benefits),
+                "cumulative_budget": _money(e.cumulative_budget),
+                "above_funding_line": e.above_funding_line,
+                "category": e.candidate.category,
+                "stage": e.candidate.stage,
+                "status": e.candidate.status,
+                "rag": e.candidate.rag,
+                "spi": _figure(e.candidate.spi),
+                "cpi": _figure(e.candidate.cpi),
+                "risk": e.candidate.risk,
+                "strategic_objectives": list(e.candidate.objectives),
+                "basis": e.candidate.basis,
+            }
+            for e in portfolio.ranked
+        ],
+        "funding": {
+            "envelope": _money(portfolio.envelope),
+            "committed": _money(portfolio.committed),
+            "years": [
+                {
+                    "year": y.year,
+                    "envelope": _money(y.envelope),
+                    "committed": _money(y.committed),
+                }
+                for y in portfolio.funding
+            ],
+        },
+        "capacity": [
+            {
+                "role": row.role,
+                "month": row.month,
+                "demand": _figure(row.demand),
+                "capacity": _figure(row.capacity),
+                "over": row.over,
+                "projects": list(row.projects),
+            }
+            for row in portfolio.capacity
+        ],
+        "alignment": [
+            {
+                "objective": share.key,
+                "name": share.name,
+                "weight": _figure(share.weight),
+                "weight_share": _figure(share.weight_share),
+                "budget": _money(share.budget),
+                "budget_share": _figure(share.budget_share),
+            }
+            for share in portfolio.alignment
+        ],
+    }
