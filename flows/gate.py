@@ -75,8 +75,51 @@ def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunI
             Field(default="", description="Why you decided so; goes on the record."),
         ),
         conditions=(OptionalText, Field(default="", description=conditions)),
+        **score_fields(gate),
     )
     return form.with_initial_data(description=description)
+
+
+def score_field(kind: str, criterion_key: str) -> str:
+    """The form field of a criterion's score or yes/no: `score_strategic_fit`."""
+    return f"{kind}_{criterion_key.replace('-', '_')}"
+
+
+def score_fields(gate: Gate) -> dict:
+    """A 0-to-10 field per should-meet criterion and a yes/no per must-meet criterion no
+    evidence settles; each optional, so an approver who only decides still can."""
+    fields: dict = {}
+    for c in gate.scored:
+        fields[score_field("score", c.key)] = (
+            int | None,
+            Field(
+                default=None,
+                ge=0,
+                le=10,
+                description=f"Score 0 to 10 (weight {c.weight}): {c.text}",
+            ),
+        )
+    for c in gate.judged:
+        fields[score_field("meets", c.key)] = (
+            Literal["yes", "no"] | None,
+            Field(default=None, description=f"Must meet: {c.text}"),
+        )
+    return fields
+
+
+def scores_given(gate: Gate, given: dict) -> tuple[dict[str, int], dict[str, bool]]:
+    """The scores and yes/no an approver filled in on the form, by criterion key."""
+    scores = {
+        c.key: given[field]
+        for c in gate.scored
+        if given.get(field := score_field("score", c.key)) is not None
+    }
+    checks = {
+        c.key: given[field] == "yes"
+        for c in gate.judged
+        if given.get(field := score_field("meets", c.key)) is not None
+    }
+    return scores, checks
 
 
 def hold_gate(
@@ -166,7 +209,7 @@ def await_decision(
             response = wait_for_input(form, wait.key)
             if response is not None:
                 take_form_answer(site, brief, gate, wait.key, response.model_dump())
-        verdict = decide_gate(site, round, wait.outcome)
+        verdict = decide_gate(site, round, wait.outcome, gate)
         if verdict.outcome != "hold":
             return verdict
         round += 1
@@ -183,12 +226,15 @@ def take_form_answer(
     judge (once: the pause key is the answer's key), then forget it in Prefect."""
     if key is None or (given := given or input_left_at(key)) is None:
         return
+    scores, checks = scores_given(gate, given)
     answer = Answer(
         approver=str(given.get("approver", "")),
         decision=str(given.get("decision", "")),
         code=str(given.get("code", "")),
         comment=str(given.get("comment", "")),
         conditions=str(given.get("conditions", "")),
+        scores=scores,
+        checks=checks,
     )
     record_gate_answer(site, brief, gate, key, answer)
     forget_input(key)
