@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
-from pmo.store.models import Gate
+from pmo.store.models import Gate, GateDecision, GateScore
 from pmo.store.records import decision_scores, gate_decisions
 from process_library.portfolio import load_portfolio_policy
 from process_library.schema import Criterion
@@ -89,12 +89,20 @@ def round_scorecard(
 ) -> Scorecard:
     """The scorecard of the accepted answers of one round of a gate."""
     decisions = gate_decisions(session, gate=gate, round=round)
-    scores = decision_scores(session, decisions=decisions)
+    return scorecard_of(definition, decisions, decision_scores(session, decisions=decisions))
+
+
+def scorecard_of(
+    definition: GateDefinition,
+    decisions: list[GateDecision],
+    scores: dict[int, list[GateScore]],
+) -> Scorecard:
+    """The scorecard of some accepted answers and the scores given with each."""
     given: dict[str, dict[str, int]] = {}
     checked: dict[str, dict[str, bool]] = {}
     gatekeepers = []
     for decision in decisions:
-        rows = scores[decision.id]
+        rows = scores.get(decision.id, [])
         if rows:
             gatekeepers.append(decision.approver_email)
         for row in rows:

@@ -82,7 +82,11 @@ def spread_by_month(amount: Decimal, start: date, end: date) -> dict[str, Decima
         last = min(end, date.fromordinal(month_end.toordinal() - 1))
         by_month[month_of(day)] = (last - day).days + 1
         day = date.fromordinal(last.toordinal() + 1)
-    return {m: amount * Decimal(n) / Decimal(days) for m, n in by_month.items()}
+    # In cents, the last month taking the rounding: the months add up to the amount exactly.
+    spread = {m: (amount * n / days).quantize(Decimal("0.01")) for m, n in by_month.items()}
+    last = next(reversed(spread))
+    spread[last] += amount - sum(spread.values(), Decimal(0))
+    return spread
 
 
 def apply_what_if(

@@ -57,15 +57,14 @@ def rank(candidates: list[Candidate], policy: PortfolioPolicy) -> list[Ranked]:
 
 
 def funding_by_year(ranked: list[Ranked], policy: PortfolioPolicy) -> list[YearFunding]:
-    """Each year the envelope or a project's spend touches: the envelope and what the
-    projects above the line commit in it."""
-    committed: dict[int, Decimal] = {year: Decimal(0) for year in policy.envelope.years}
+    """Each year the open projects spend in (every year of the policy when none spends):
+    the envelope, and what the projects above the line commit in it."""
+    years = {int(month[:4]) for e in ranked for month in e.candidate.spend}
+    committed: dict[int, Decimal] = {year: Decimal(0) for year in years or policy.envelope.years}
     for entry in ranked:
-        for month, amount in entry.candidate.spend.items():
-            year = int(month[:4])
-            committed.setdefault(year, Decimal(0))
-            if entry.above_funding_line:
-                committed[year] += amount
+        if entry.above_funding_line:
+            for month, amount in entry.candidate.spend.items():
+                committed[int(month[:4])] += amount
     return [
         YearFunding(year, policy.envelope_for(year), committed[year]) for year in sorted(committed)
     ]

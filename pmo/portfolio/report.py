@@ -120,3 +120,29 @@ def portfolio_json(portfolio: Portfolio) -> dict:
             for share in portfolio.alignment
         ],
     }
+
+
+def current_portfolio(
+    *, without: list[str] | None = None, delay: dict[str, int] | None = None
+) -> Portfolio:
+    """The portfolio as the store has it now, under the PMO's policy; with `without` and
+    `delay`, as it would be without some projects and with others moved (nothing changes)."""
+    from pmo.portfolio.candidates import apply_what_if
+    from pmo.portfolio.records import open_candidates
+    from pmo.store import session_scope
+    from process_library.portfolio import load_portfolio_policy
+
+    policy = load_portfolio_policy()
+    with session_scope() as session:
+        candidates = open_candidates(session)
+    candidates = apply_what_if(candidates, without=without or [], delay=delay or {})
+    return build_portfolio(candidates, policy)
+
+
+def what_if_text(without: list[str], delay: dict[str, int]) -> str:
+    """`without ORION; HERMES 3 months later`: the what-if in words, or ""."""
+    parts = [f"without {key}" for key in without]
+    parts += [
+        f"{key} {abs(n)} month(s) {'later' if n >= 0 else 'earlier'}" for key, n in delay.items()
+    ]
+    return "; ".join(parts)

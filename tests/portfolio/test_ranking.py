@@ -90,10 +90,7 @@ def test_spend_in_a_year_without_envelope_is_below_the_line():
     # 2028 has no envelope in the policy: nothing can be committed there.
     portfolio = build_portfolio([project("LATE", spend={"2028-01": D(10)})], POLICY)
     assert not portfolio.ranked[0].above_funding_line
-    assert [(y.year, y.envelope, y.committed) for y in portfolio.funding] == [
-        (2027, D(300), D(0)),
-        (2028, D(0), D(0)),
-    ]
+    assert [(y.year, y.envelope, y.committed) for y in portfolio.funding] == [(2028, D(0), D(0))]
 
 
 def test_capacity_flags_the_months_and_names_who_causes_them():
