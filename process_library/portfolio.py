@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from process_library.errors import LifecycleError
 from process_library.loader import describe_validation_error, read_yaml
-from process_library.schema import Slug
+from process_library.schema import Email, Slug
 
 PORTFOLIO_FILE = Path(__file__).parent / "portfolio.yaml"
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
@@ -58,6 +58,9 @@ class PortfolioPolicy(_Strict):
     envelope: Envelope
     capacity: Capacity = Field(default_factory=Capacity)
     funding_gate_score: Decimal = Field(ge=0, le=10)
+    review_recipients: tuple[Email, ...] = Field(
+        default=(), max_length=50, description="Who gets the monthly portfolio review by mail."
+    )
 
     @property
     def objective_keys(self) -> list[str]:

@@ -256,7 +256,8 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # None: a message of no one project (the portfolio review).
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(10), default="pending")

@@ -1,4 +1,4 @@
-"""gatekeepers score a gate's criteria with their answer
+"""gatekeepers score a gate's criteria with their answer; mail of no one project
 
 Revision ID: 0011
 Revises: 0008
@@ -38,6 +38,12 @@ def upgrade() -> None:
         ),
     )
 
+    # The portfolio review goes to the PMO: a message of no one project.
+    with op.batch_alter_table("notifications") as batch:
+        batch.alter_column("project_id", existing_type=sa.Integer(), nullable=True)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("notifications") as batch:
+        batch.alter_column("project_id", existing_type=sa.Integer(), nullable=False)
     op.drop_table("gate_scores")
