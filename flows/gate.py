@@ -14,10 +14,12 @@ from pydantic import Field, create_model
 
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
+from pmo.documents.versions import GATE_DECISION_TEMPLATE
 from pmo.gates.criteria import scorecard
 from pmo.gates.events import emit_gate_event
-from pmo.gates.rules import Answer, GateSite, gate_approvers
+from pmo.gates.rules import Answer, GateSite, form_field, gate_approvers
 from pmo.limits import NAME_CHARS, OptionalText
+from pmo.portfolio.report import funding_standing
 from process_library.loader import LoadedLifecycle
 from process_library.schema import ExceptionGate, Gate, Stage
 from tasks.documents import DocumentRef, render_document
@@ -25,6 +27,7 @@ from tasks.gates import (
     Verdict,
     begin_wait,
     decide_gate,
+    gate_record,
     last_pause_key,
     open_gate,
     record_gate_answer,
@@ -80,17 +83,12 @@ def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunI
     return form.with_initial_data(description=description)
 
 
-def score_field(kind: str, criterion_key: str) -> str:
-    """The form field of a criterion's score or yes/no: `score_strategic_fit`."""
-    return f"{kind}_{criterion_key.replace('-', '_')}"
-
-
 def score_fields(gate: Gate) -> dict:
     """A 0-to-10 field per should-meet criterion and a yes/no per must-meet criterion no
     evidence settles; each optional, so an approver who only decides still can."""
     fields: dict = {}
     for c in gate.scored:
-        fields[score_field("score", c.key)] = (
+        fields[form_field("score", c.key)] = (
             int | None,
             Field(
                 default=None,
@@ -100,7 +98,7 @@ def score_fields(gate: Gate) -> dict:
             ),
         )
     for c in gate.judged:
-        fields[score_field("meets", c.key)] = (
+        fields[form_field("meets", c.key)] = (
             Literal["yes", "no"] | None,
             Field(default=None, description=f"Must meet: {c.text}"),
         )
@@ -112,12 +110,12 @@ def scores_given(gate: Gate, given: dict) -> tuple[dict[str, int], dict[str, boo
     scores = {
         c.key: given[field]
         for c in gate.scored
-        if given.get(field := score_field("score", c.key)) is not None
+        if given.get(field := form_field("score", c.key)) is not None
     }
     checks = {
         c.key: given[field] == "yes"
         for c in gate.judged
-        if given.get(field := score_field("meets", c.key)) is not None
+        if given.get(field := form_field("meets", c.key)) is not None
     }
     return scores, checks
 
@@ -149,9 +147,21 @@ def hold_gate(
             "scorecard": card,
             "stage_documents": documents,
             "approvers": approvers,
+            "portfolio": funding_standing(brief.key) if gate.funds_project else None,
         },
     )
-    return await_decision(site, brief, stage, f"{stage.key}-{attempt}", pack, documents, card)
+    verdict = await_decision(site, brief, stage, f"{stage.key}-{attempt}", pack, documents, card)
+    render_document(
+        brief,
+        lifecycle,
+        stage,
+        attempt,
+        f"gate-decision-{gate.key}",
+        template=GATE_DECISION_TEMPLATE,
+        title=f"Gate decision: {gate.name}",
+        extra={"gate": gate, "rounds": gate_record(site, gate), "verdict": verdict},
+    )
+    return verdict
 
 
 def hold_exception_gate(

@@ -12,7 +12,7 @@ from pmo.gates import answers
 from pmo.gates.answers import Wait, gate_site
 from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.rules import Answer, GateSite
-from pmo.gates.scoring import funding_shortfall, round_scorecard
+from pmo.gates.scoring import Scorecard, funding_shortfall, round_scorecard
 from pmo.store import session_scope
 from pmo.store.models import Gate, GateDecision, Project, StageRun, utcnow
 from pmo.store.records import (
@@ -174,3 +174,51 @@ def recall_gate_verdict(stage_run_id: int, gate_key: str) -> Verdict | None:
         if gate is None:
             return None
         return Verdict(gate.outcome, _reason(session, gate, gate.round, gate.outcome))
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One round of a gate as the decision record shows it."""
+
+    round: int
+    outcome: str | None
+    answers: list[dict]  # every answer given, accepted or refused, in the order received
+    scorecard: Scorecard
+    shortfall: str | None  # why a go fell short of the funding score, if it did
+
+
+@task(cache_policy=NO_CACHE, task_run_name="read the record of gate {site.gate_name}")
+def gate_record(site: GateSite, definition: GateDefinition) -> list[RoundRecord]:
+    """Every round of the gate: who answered what, by which way, the scores and outcome."""
+    with session_scope() as session:
+        gate = session.get(Gate, site.gate_id)
+        rounds = []
+        for number in range(1, gate.round + 1):
+            rows = gate_decisions(session, gate=gate, round=number, accepted=None)
+            rounds.append(
+                RoundRecord(
+                    round=number,
+                    outcome=gate.outcome if number == gate.round else "hold",
+                    answers=[
+                        {
+                            "approver": row.approver_email,
+                            "roles": row.roles,
+                            "decision": row.decision,
+                            "comment": row.comment,
+                            "conditions": row.conditions,
+                            "channel": row.channel,
+                            "received_at": row.received_at,
+                            "accepted": row.accepted,
+                            "refusal": row.refusal_reason,
+                        }
+                        for row in rows
+                    ],
+                    scorecard=round_scorecard(
+                        session, gate=gate, definition=definition, round=number
+                    ),
+                    shortfall=funding_shortfall(
+                        session, gate=gate, definition=definition, round=number
+                    ),
+                )
+            )
+        return rounds

@@ -51,8 +51,24 @@ class Answer:
     checks: dict[str, bool] = dataclasses.field(default_factory=dict)
 
     def as_run_input(self) -> dict[str, object]:
-        """The answer as the gate's Resume form submits it."""
-        return dataclasses.asdict(self)
+        """The answer as the gate's Resume form submits it: a field per score."""
+        given: dict[str, object] = {
+            "approver": self.approver,
+            "decision": self.decision,
+            "code": self.code,
+            "comment": self.comment,
+            "conditions": self.conditions,
+        }
+        given |= {form_field("score", key): score for key, score in self.scores.items()}
+        given |= {
+            form_field("meets", key): "yes" if met else "no" for key, met in self.checks.items()
+        }
+        return given
+
+
+def form_field(kind: str, criterion_key: str) -> str:
+    """The Resume form's field of a criterion's score or yes/no: `score_strategic_fit`."""
+    return f"{kind}_{criterion_key.replace('-', '_')}"
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,28 @@ def what_if_text(without: list[str], delay: dict[str, int]) -> str:
         f"{key} {abs(n)} month(s) {'later' if n >= 0 else 'earlier'}" for key, n in delay.items()
     ]
     return "; ".join(parts)
+
+
+def funding_standing(project_key: str) -> dict:
+    """Where a project stands in the portfolio, for its funding gate's pack: its rank, the
+    funding line, and the over-allocated months it adds to."""
+    from process_library.portfolio import load_portfolio_policy
+
+    current = current_portfolio()
+    entry = current.entry(project_key)
+    standing: dict = {
+        "funding_score": load_portfolio_policy().funding_gate_score,
+        "projects": len(current.ranked),
+        "envelope": current.envelope,
+        "rank": None,
+    }
+    if entry is not None:
+        standing |= {
+            "rank": entry.rank,
+            "above_funding_line": entry.above_funding_line,
+            "cumulative_budget": entry.cumulative_budget,
+            "conflicts": current.conflicts_of(project_key),
+            "has_plan": bool(entry.candidate.effort),
+            "score": entry.candidate.score,
+        }
+    return standing

@@ -48,6 +48,8 @@ class GateTurn:
 
 # Chooses (decision, comment, conditions) for an approver at a gate.
 Decider = Callable[[GateTurn], tuple[str, str, str]]
+# Gives an approver's (scores, yes/no) at a gate, by criterion key: see Gate.scored/judged.
+Scorer = Callable[[GateTurn], tuple[dict[str, int], dict[str, bool]]]
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class ApproverBot:
     run_id: Callable[[], str | None]
     decide: Decider = approve_everything
     report: Reporter | None = None
+    score: Scorer | None = None
     mailbox: Mailbox = read_outbox
     poll_seconds: float = 0.2
     answered: list[GateTurn] = field(default_factory=list)
@@ -178,7 +181,10 @@ class ApproverBot:
                     self._report(client, run_id)
                     continue
                 decision, comment, conditions = self.decide(turn)
-                answer = Answer(turn.approver, decision, turn.code, comment, conditions)
+                scores, checks = self.score(turn) if self.score else ({}, {})
+                answer = Answer(
+                    turn.approver, decision, turn.code, comment, conditions, scores, checks
+                )
                 client.resume_flow_run(run.id, run_input=answer.as_run_input())
                 self.answered.append(turn)
 

@@ -35,9 +35,9 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     # the demo's sponsor recycles the plan once: both versions are kept
     assert {"APOLLO-plan-baseline-v1.docx", "APOLLO-plan-baseline-v2.docx"} <= set(names)
     assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
-    # every document the lifecycle names, the gate packs, new versions after the recycle,
-    # and a status report for each of the project manager's two updates in execution
-    assert len(names) == 22
+    # every document the lifecycle names, the gate packs and decision records, new versions
+    # after the recycle, and a status report for each of the project manager's two updates
+    assert len(names) == 27
     assert {
         "APOLLO-stakeholder-register-v1.docx",
         "APOLLO-raid-log-v1.docx",
@@ -48,7 +48,13 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
         "APOLLO-gate-review-closure-sign-off-v1.docx",
     } <= set(names)
     assert {"APOLLO-status-report-v1.docx", "APOLLO-status-report-v3.docx"} <= set(names)
-    assert len(list(out.glob("APOLLO/*.md"))) == 22
+    assert len(list(out.glob("APOLLO/*.md"))) == 27
+    # the charter's decision record: each gatekeeper's scores, the mean, the weighted score
+    record = (out / "APOLLO" / "APOLLO-gate-decision-charter-approval-v1.md").read_text()
+    assert (
+        "| The project supports a current strategic objective. | 3 | 8 | 6 | 7.00 | 2 |" in record
+    )
+    assert "**Weighted score: 7.40** of 10" in record
     # one grid, a timeline per plan version, an SPI/CPI trend per status report
     assert len(list(out.glob("APOLLO/*.png"))) == 6
     report = Document(str(out / "APOLLO" / "APOLLO-status-report-v1.docx"))
