@@ -33,6 +33,8 @@ from pmo.limits import (
     OptionalLine,
     Paragraph,
 )
+from pmo.plan.model import Plan
+from pmo.plan.model import describe as describe_plan_error
 from process_library.loader import describe_validation_error, read_yaml
 from process_library.schema import Lifecycle, Repetition, Slug, SourceName, Tier
 
@@ -139,6 +141,11 @@ class ProjectBrief(_Part):
             "hybrid agile, `management_stages` for PRINCE2 (each a name and a goal).",
         )
     )
+    plan: Plan | None = Field(
+        default=None,
+        description="The plan (work packages, calendar, milestones) when the brief brings one; "
+        "otherwise planning waits for the project manager's. Its start defaults to start_date.",
+    )
     approvers: dict[
         Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")],
         Annotated[list[Address], Field(max_length=APPROVERS_PER_ROLE)],
@@ -203,6 +210,9 @@ def parse_brief(data: object, source: str = "brief") -> ProjectBrief:
     try:
         return ProjectBrief.model_validate(data)
     except ValidationError as exc:
+        if exc.errors()[0]["loc"][:1] == ("plan",):
+            # A plan's work packages are named by position, as in a plan file.
+            raise BriefError(source, describe_plan_error(exc)) from None
         raise BriefError(source, describe_validation_error(exc, data)) from None
 
 

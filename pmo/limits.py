@@ -15,6 +15,7 @@ from pmo.errors import PmoInputError
 from process_library.schema import checked_email
 
 BRIEF_BYTES = 1_000_000  # a brief file; the bundled example is 4 kB
+PLAN_BYTES = 20_000_000  # a plan file (YAML, CSV, Microsoft Project XML): 5,000 packages fit
 NAME_CHARS = 200  # a name, a role, a title
 EMAIL_CHARS = 254  # an email address (RFC 5321's most)
 LINE_CHARS = 1_000  # one item of a list: an objective, a scope item, a risk

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     {"process_library", "templates"},
     {"pmo.errors", "pmo.files", "pmo.settings", "pmo.limits"},
+    {"pmo.plan"},
     {"pmo.brief"},
     {"pmo.store"},
     {"pmo.templating"},

@@ -1,0 +1,1 @@
+"""The project's plan: work packages, schedule (CPM), earned value."""

@@ -1,0 +1,50 @@
+"""The plan over time: cumulative planned value and effort by role, month by month."""
+
+from collections import defaultdict
+from decimal import Decimal
+from fractions import Fraction
+
+from pmo.plan.evm import CENT, rounded, scaled_curve
+from pmo.plan.schedule import Schedule
+
+
+def _months(schedule: Schedule) -> list[tuple[str, int]]:
+    """Each month the schedule works in, with how many of its working days come before
+    the end of that month (positions from the start)."""
+    ends: dict[str, int] = {}
+    for position in range(schedule.duration_days):
+        ends[schedule.day(position).strftime("%Y-%m")] = position + 1
+    if not ends:
+        ends[schedule.start.strftime("%Y-%m")] = 0
+    return list(ends.items())
+
+
+def cumulative_pv_by_month(schedule: Schedule) -> list[tuple[str, Decimal]]:
+    """("2027-02", cumulative planned value at the end of February), for each month from
+    the start to the finish, rounded to cents: the baseline's S-curve."""
+    curve, scale = scaled_curve(schedule)
+    return [
+        (month, rounded(Fraction(curve[days], scale), CENT)) for month, days in _months(schedule)
+    ]
+
+
+def effort_by_role_month(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
+    """(role, "YYYY-MM") -> person-days, each package's effort spread evenly over its
+    working days (a 0-day package's in the month of its day), rounded to hundredths."""
+    totals: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+    for scheduled in schedule.packages.values():
+        package = scheduled.package
+        if not package.effort:
+            continue
+        days = package.duration_days
+        if days == 0:
+            for role, effort in package.effort.items():
+                totals[role, scheduled.early_finish.strftime("%Y-%m")] += Fraction(effort)
+            continue
+        per_month: dict[str, int] = defaultdict(int)
+        for day in schedule.calendar.workdays(scheduled.early_start, scheduled.early_finish):
+            per_month[day.strftime("%Y-%m")] += 1
+        for role, effort in package.effort.items():
+            for month, count in per_month.items():
+                totals[role, month] += Fraction(effort) * count / days
+    return {key: rounded(value, CENT) for key, value in sorted(totals.items())}
