@@ -4,7 +4,7 @@ Run by hand, not by pytest:
 
     /work/venv/bin/python bench/portfolio_report.py [N ...]      # default: 1000 10000
 
-The audit is built in memory (tests/portfolio.py: the real checklist, a third of the
+The audit is built in memory (tests/audit_portfolios.py: the real checklist, a third of the
 projects with findings, most gates decided, SPI/CPI for 60 %), so this times the report
 alone: Markdown, .docx, JSON and charts, as `pmo audit --out` and the `pmo-audit` flow
 write them. Target: a few seconds for 10,000 projects. Wall time counts whatever else the
@@ -24,7 +24,7 @@ os.environ.pop("PMO_TEMPLATES_DIR", None)
 os.environ.pop("PMO_REFERENCE_DOCX", None)
 
 from pmo.documents.audit_report import write_portfolio_report  # noqa: E402
-from tests.portfolio import synthetic_portfolio  # noqa: E402
+from tests.audit_portfolios import synthetic_portfolio  # noqa: E402
 
 
 def main(counts: list[int]) -> None:

@@ -8,6 +8,7 @@ from prefect.deployments.runner import RunnerDeployment
 from flows.audit import pmo_audit
 from flows.gate_sla import gate_sla
 from flows.lifecycle import project_lifecycle
+from flows.portfolio_review import portfolio_review
 from pmo.settings import get_settings
 
 LIFECYCLE_DEPLOYMENT = "project-lifecycle/project-lifecycle"
@@ -31,6 +32,13 @@ def deployments() -> list[RunnerDeployment]:
             description="The PMO's daily audit: checklists from evidence, bypassed gates, "
             "the tamper-evident ledger and the portfolio KPIs.",
             cron=get_settings().audit_cron,
+            tags=["pmo"],
+        ),
+        portfolio_review.to_deployment(
+            name="portfolio-review",
+            description="The portfolio review: projects ranked, the funding line, capacity by "
+            "role and month, alignment; published and mailed to the PMO.",
+            cron=get_settings().portfolio_review_cron,
             tags=["pmo"],
         ),
     ]

@@ -15,10 +15,12 @@ from pydantic import Field, create_model
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
 from pmo.control.planning import PlanFigures
+from pmo.documents.versions import GATE_DECISION_TEMPLATE
 from pmo.gates.criteria import scorecard
 from pmo.gates.events import emit_gate_event
-from pmo.gates.rules import Answer, GateSite, gate_approvers
+from pmo.gates.rules import Answer, GateSite, form_field, gate_approvers
 from pmo.limits import NAME_CHARS, OptionalText
+from pmo.portfolio.report import funding_standing
 from process_library.loader import LoadedLifecycle
 from process_library.schema import ExceptionGate, Gate, Stage
 from tasks.documents import DocumentRef, render_document
@@ -26,6 +28,7 @@ from tasks.gates import (
     Verdict,
     begin_wait,
     decide_gate,
+    gate_record,
     last_pause_key,
     open_gate,
     record_gate_answer,
@@ -76,8 +79,46 @@ def answer_form(gate: Gate, approvers: list[str], description: str) -> type[RunI
             Field(default="", description="Why you decided so; goes on the record."),
         ),
         conditions=(OptionalText, Field(default="", description=conditions)),
+        **score_fields(gate),
     )
     return form.with_initial_data(description=description)
+
+
+def score_fields(gate: Gate) -> dict:
+    """A 0-to-10 field per should-meet criterion and a yes/no per must-meet criterion no
+    evidence settles; each optional, so an approver who only decides still can."""
+    fields: dict = {}
+    for c in gate.scored:
+        fields[form_field("score", c.key)] = (
+            int | None,
+            Field(
+                default=None,
+                ge=0,
+                le=10,
+                description=f"Score 0 to 10 (weight {c.weight}): {c.text}",
+            ),
+        )
+    for c in gate.judged:
+        fields[form_field("meets", c.key)] = (
+            Literal["yes", "no"] | None,
+            Field(default=None, description=f"Must meet: {c.text}"),
+        )
+    return fields
+
+
+def scores_given(gate: Gate, given: dict) -> tuple[dict[str, int], dict[str, bool]]:
+    """The scores and yes/no an approver filled in on the form, by criterion key."""
+    scores = {
+        c.key: given[field]
+        for c in gate.scored
+        if given.get(field := form_field("score", c.key)) is not None
+    }
+    checks = {
+        c.key: given[field] == "yes"
+        for c in gate.judged
+        if given.get(field := form_field("meets", c.key)) is not None
+    }
+    return scores, checks
 
 
 def hold_gate(
@@ -109,9 +150,21 @@ def hold_gate(
             "scorecard": card,
             "stage_documents": documents,
             "approvers": approvers,
+            "portfolio": funding_standing(brief.key) if gate.funds_project else None,
         },
     )
-    return await_decision(site, brief, stage, f"{stage.key}-{attempt}", pack, documents, card)
+    verdict = await_decision(site, brief, stage, f"{stage.key}-{attempt}", pack, documents, card)
+    render_document(
+        brief,
+        lifecycle,
+        stage,
+        attempt,
+        f"gate-decision-{gate.key}",
+        template=GATE_DECISION_TEMPLATE,
+        title=f"Gate decision: {gate.name}",
+        extra={"gate": gate, "rounds": gate_record(site, gate), "verdict": verdict},
+    )
+    return verdict
 
 
 def hold_exception_gate(
@@ -188,7 +241,7 @@ def await_decision(
             response = wait_for_input(form, wait.key)
             if response is not None:
                 take_form_answer(site, brief, gate, wait.key, response.model_dump())
-        verdict = decide_gate(site, round, wait.outcome)
+        verdict = decide_gate(site, round, wait.outcome, gate)
         if verdict.outcome != "hold":
             return verdict
         round += 1
@@ -205,12 +258,15 @@ def take_form_answer(
     judge (once: the pause key is the answer's key), then forget it in Prefect."""
     if key is None or (given := given or input_left_at(key)) is None:
         return
+    scores, checks = scores_given(gate, given)
     answer = Answer(
         approver=str(given.get("approver", "")),
         decision=str(given.get("decision", "")),
         code=str(given.get("code", "")),
         comment=str(given.get("comment", "")),
         conditions=str(given.get("conditions", "")),
+        scores=scores,
+        checks=checks,
     )
     record_gate_answer(site, brief, gate, key, answer)
     forget_input(key)

@@ -119,6 +119,17 @@ class ProjectBrief(_Part):
         description="Kind of project (process_library/categories.yaml, e.g. mandatory, grow, "
         "run): tailors the lifecycle.",
     )
+    strategic_objectives: list[Slug] = Field(
+        default_factory=list,
+        max_length=LIST_ITEMS,
+        description="Keys of the strategic objectives it serves (process_library/portfolio.yaml).",
+    )
+    benefits: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=18,
+        description="Expected benefits, as a value in the project's currency.",
+    )
     stakeholders: list[Stakeholder] = Field(default_factory=list, max_length=REGISTER_ROWS)
     risks: list[Risk] = Field(default_factory=list, max_length=REGISTER_ROWS)
     dependencies: list[Dependency] = Field(default_factory=list, max_length=REGISTER_ROWS)

@@ -145,7 +145,7 @@ def send_once(
     session: Session,
     *,
     key: str,
-    project_id: int,
+    project_id: int | None,
     message: Callable[[], EmailMessage],
     before_delivery: Callable[[], None] | None = None,
 ) -> Delivery | None:

@@ -57,6 +57,10 @@ class PmoSettings(BaseSettings):
     audit_cron: str = Field(
         default="0 6 * * *", description="When `pmo up` runs the daily pmo-audit (cron, UTC)."
     )
+    portfolio_review_cron: str = Field(
+        default="0 7 1 * *",
+        description="When `pmo up` runs the portfolio review (cron, UTC): monthly by default.",
+    )
     gate_pause_timeout_seconds: int = Field(
         default=7 * 24 * 3600, description="How long a paused (not suspended) run waits at a gate."
     )

@@ -339,6 +339,7 @@ def _gate(old: Gate, new: Gate, kind: str) -> list[Change]:
     for field, text in (
         ("quorum", "quorum for go"),
         ("allow_project_manager", "project manager may approve"),
+        ("funds_project", "commits the project's money"),
     ):
         before, after = getattr(old, field), getattr(new, field)
         if before != after:

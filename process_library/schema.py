@@ -162,6 +162,21 @@ class Gate(_Strict):
     must_meet: tuple[Criterion, ...] = ()
     should_meet: tuple[Criterion, ...] = ()
     timing: Timing = Timing()
+    funds_project: bool = Field(
+        default=False,
+        description="The gate that commits the project's money: its pack shows the project's "
+        "place in the portfolio, and a go needs the portfolio policy's funding score.",
+    )
+
+    @property
+    def scored(self) -> tuple[Criterion, ...]:
+        """The should-meet criteria each gatekeeper scores 0 to 10."""
+        return self.should_meet
+
+    @property
+    def judged(self) -> tuple[Criterion, ...]:
+        """The must-meet criteria no evidence settles: each gatekeeper says yes or no."""
+        return tuple(c for c in self.must_meet if c.evidence is None)
 
     @model_validator(mode="after")
     def _go_is_possible(self) -> "Gate":
@@ -454,6 +469,11 @@ class Lifecycle(_Strict):
             duplicates = sorted({k for k in keys if keys.count(k) > 1})
             if duplicates:
                 raise ValueError(f"{label} keys must be unique, repeated: {', '.join(duplicates)}")
+        funding = [g.key for g in self.gates if g.funds_project]
+        if len(funding) > 1:
+            raise ValueError(
+                f"one gate commits the money, not {len(funding)}: {', '.join(funding)}"
+            )
         order = [s.key for s in self.stages]
         for index, stage in enumerate(self.stages):
             replan = stage.exception_gate.replan_stage if stage.exception_gate else None

@@ -12,6 +12,7 @@ from pmo.gates import answers
 from pmo.gates.answers import Wait, gate_site
 from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.rules import Answer, GateSite
+from pmo.gates.scoring import Scorecard, funding_shortfall, round_scorecard
 from pmo.store import session_scope
 from pmo.store.models import Gate, GateDecision, Project, StageRun, utcnow
 from pmo.store.records import (
@@ -34,6 +35,7 @@ class Verdict:
     reason: str
     replan_stage: str | None = None
     gate_name: str | None = None  # an exception gate's; None: the stage's own gate
+    scorecard: dict | None = None  # the gatekeepers' scores (scoring.Scorecard.as_dict)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="open gate {gate_name}")
@@ -112,8 +114,11 @@ def record_gate_answer(
 
 
 @task(cache_policy=NO_CACHE, task_run_name="record decision {outcome}")
-def decide_gate(site: GateSite, round: int, outcome: Decision) -> Verdict:
-    """Record the gate's decision for this round; a hold puts the project on hold."""
+def decide_gate(
+    site: GateSite, round: int, outcome: Decision, definition: GateDefinition
+) -> Verdict:
+    """Record the gate's decision for this round, with the gatekeepers' scorecard; a hold
+    puts the project on hold."""
     with session_scope() as session:
         gate = session.get(Gate, site.gate_id)
         stage_run = session.get(StageRun, gate.stage_run_id)
@@ -125,14 +130,16 @@ def decide_gate(site: GateSite, round: int, outcome: Decision) -> Verdict:
             project.status = "on-hold"
         elif project.status == "on-hold":
             project.status = "active"
-        reason = _reason(session, gate, round, outcome)
+        shortfall = funding_shortfall(session, gate=gate, definition=definition, round=round)
+        reason = shortfall or _reason(session, gate, round, outcome)
+        card = round_scorecard(session, gate=gate, definition=definition, round=round).as_dict()
     emit_gate_event(
         "decided",
         site,
         once_key=f"{site.once_key}/{round}",
-        payload={"decision": outcome, "round": round, "reason": reason},
+        payload={"decision": outcome, "round": round, "reason": reason, "scores": card},
     )
-    return Verdict(outcome, reason)
+    return Verdict(outcome, reason, scorecard=card)
 
 
 def recall_verdict(brief: ProjectBrief, stage: Stage, attempt: int) -> Verdict | None:
@@ -167,3 +174,51 @@ def recall_gate_verdict(stage_run_id: int, gate_key: str) -> Verdict | None:
         if gate is None:
             return None
         return Verdict(gate.outcome, _reason(session, gate, gate.round, gate.outcome))
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One round of a gate as the decision record shows it."""
+
+    round: int
+    outcome: str | None
+    answers: list[dict]  # every answer given, accepted or refused, in the order received
+    scorecard: Scorecard
+    shortfall: str | None  # why a go fell short of the funding score, if it did
+
+
+@task(cache_policy=NO_CACHE, task_run_name="read the record of gate {site.gate_name}")
+def gate_record(site: GateSite, definition: GateDefinition) -> list[RoundRecord]:
+    """Every round of the gate: who answered what, by which way, the scores and outcome."""
+    with session_scope() as session:
+        gate = session.get(Gate, site.gate_id)
+        rounds = []
+        for number in range(1, gate.round + 1):
+            rows = gate_decisions(session, gate=gate, round=number, accepted=None)
+            rounds.append(
+                RoundRecord(
+                    round=number,
+                    outcome=gate.outcome if number == gate.round else "hold",
+                    answers=[
+                        {
+                            "approver": row.approver_email,
+                            "roles": row.roles,
+                            "decision": row.decision,
+                            "comment": row.comment,
+                            "conditions": row.conditions,
+                            "channel": row.channel,
+                            "received_at": row.received_at,
+                            "accepted": row.accepted,
+                            "refusal": row.refusal_reason,
+                        }
+                        for row in rows
+                    ],
+                    scorecard=round_scorecard(
+                        session, gate=gate, definition=definition, round=number
+                    ),
+                    shortfall=funding_shortfall(
+                        session, gate=gate, definition=definition, round=number
+                    ),
+                )
+            )
+        return rounds

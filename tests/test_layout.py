@@ -20,6 +20,7 @@ LAYERS = [
     {"pmo.control"},
     {"pmo.methodology"},
     {"pmo.gates"},
+    {"pmo.portfolio"},
     {"pmo.audit"},
     {"pmo.documents"},
     {"tasks"},

@@ -26,8 +26,8 @@ def unlimited(schema: dict[str, Any], defs: dict[str, Any], path: str) -> list[s
     branches = schema.get("anyOf", [])
     if branches:
         types = {b.get("type") for b in branches}
-        if types == {"number", "string"}:
-            return []  # pydantic's Decimal: a number, or the same number as text
+        if types - {"null"} == {"number", "string"}:
+            return []  # pydantic's Decimal (or None): a number, or the same number as text
         return [p for b in branches for p in unlimited(b, defs, path)]
     found = []
     match schema.get("type"):

@@ -8,7 +8,18 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
-from pmo.cli import audit, demo, docs, gates, library, plan, projects, server, status
+from pmo.cli import (
+    audit,
+    demo,
+    docs,
+    gates,
+    library,
+    plan,
+    portfolio,
+    projects,
+    server,
+    status,
+)
 from pmo.errors import PmoInputError, ServiceUnavailable
 from process_library.errors import LifecycleError
 
@@ -62,6 +73,7 @@ app.command("docs")(docs.docs)
 app.command("audit")(audit.audit)
 app.command("status")(status.status)
 app.command("projects")(status.projects)
+app.command("portfolio")(portfolio.portfolio)
 app.add_typer(library.app, name="library")
 app.add_typer(plan.app, name="plan")
 app.command("change")(plan.change)

@@ -67,19 +67,35 @@ def approve(
     ],
     comment: Annotated[str, typer.Option(help="Why; it goes on the record.")] = "",
     conditions: Annotated[str, typer.Option(help="Conditions attached to a go.")] = "",
+    score: Annotated[
+        list[str],
+        typer.Option(
+            help="Your score for a should-meet criterion, 0 to 10: KEY=7 (repeat per criterion)."
+        ),
+    ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    check: Annotated[
+        list[str],
+        typer.Option(
+            help="Your yes/no for a must-meet criterion no evidence settles: KEY=yes (repeat)."
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Answer the gate a run waits at: recorded at once, and the run woken when your answer
-    decides the gate. A refused answer is recorded as refused and exits with 2."""
+    decides the gate. A refused answer is recorded as refused and exits with 2; a score
+    that does not fit the gate is refused before anything is recorded."""
     from pmo.limits import NAME_CHARS, TEXT_CHARS, check_length
 
     # Refused before Prefect is imported: nothing is recorded and the refusal is quick.
     check_length("--code", code, NAME_CHARS)
     check_length("--comment", comment, TEXT_CHARS)
     check_length("--conditions", conditions, TEXT_CHARS)
+    scores = {key: parse_score(key, value) for key, value in pairs("--score", score).items()}
+    checks = {key: parse_yes_no(key, value) for key, value in pairs("--check", check).items()}
     from pmo.gates.rules import Answer
     from pmo.runtime.runs import submit_answer
 
-    submitted = submit_answer(run_id, Answer(approver, decision, code, comment, conditions))
+    answer = Answer(approver, decision, code, comment, conditions, scores, checks)
+    submitted = submit_answer(run_id, answer)
     if submitted.outcome is None:
         state = f"recorded; still waiting for {', '.join(submitted.waiting_for) or 'the quorum'}"
     elif submitted.woken:
@@ -102,3 +118,35 @@ def unlock(
 
     gate = unlock_gate(run_id, by)
     typer.echo(f"{gate} unlocked by {by}; new codes sent to the approvers still to answer")
+
+
+def pairs(option: str, given: list[str]) -> dict[str, str]:
+    """`KEY=VALUE` options as a mapping; a malformed or repeated one is refused by name."""
+    from pmo.errors import PmoInputError
+
+    found: dict[str, str] = {}
+    for item in given:
+        key, sign, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sign or not key or not value:
+            raise PmoInputError(option, f"'{item}' is not KEY=VALUE")
+        if key in found:
+            raise PmoInputError(option, f"'{key}' is given twice")
+        found[key] = value
+    return found
+
+
+def parse_score(key: str, value: str) -> int:
+    from pmo.errors import PmoInputError
+
+    if not value.isdigit() or not 0 <= int(value) <= 10:
+        raise PmoInputError("--score", f"{key}={value}: a score is a whole number from 0 to 10")
+    return int(value)
+
+
+def parse_yes_no(key: str, value: str) -> bool:
+    from pmo.errors import PmoInputError
+
+    if value.lower() not in ("yes", "no"):
+        raise PmoInputError("--check", f"{key}={value}: answer yes or no")
+    return value.lower() == "yes"

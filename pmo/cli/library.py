@@ -17,18 +17,20 @@ def validate(
     ] = None,
 ) -> None:
     """Validate one lifecycle file or every lifecycle in a folder, with the communication
-    policy, the project categories, the audit checklist each names and the document
-    templates each will render (PMO_TEMPLATES_DIR first), and the report and handbook
-    templates."""
+    policy, the project categories, the portfolio policy, the audit checklist each names and
+    the document templates each will render (PMO_TEMPLATES_DIR first), and the report and
+    handbook templates."""
     from pmo.documents.versions import check_lifecycle_templates
     from pmo.templating import check_template
     from process_library.checklist import load_checklist
     from process_library.communication import load_communication_policy
     from process_library.loader import validate_library
+    from process_library.portfolio import load_portfolio_policy
     from process_library.tailoring import load_categories
 
     load_communication_policy()
     categories = load_categories()
+    portfolio = load_portfolio_policy()
     for loaded in validate_library(path):
         lifecycle = loaded.lifecycle
         checklist = load_checklist(lifecycle.audit_checklist)
@@ -42,6 +44,12 @@ def validate(
             f"{len(templates)} document templates"
         )
     typer.echo(f"ok  project categories: {', '.join(categories.keys)}")
+    years = ", ".join(str(year) for year in sorted(portfolio.envelope.years))
+    typer.echo(
+        f"ok  portfolio policy: {len(portfolio.objectives)} strategic objectives, "
+        f"envelope for {years}, capacity for {len(portfolio.capacity.roles)} roles, "
+        f"funding gate score {portfolio.funding_gate_score}"
+    )
     # The report is rendered by the daily audit, long after a PMO edits its template.
     report = check_template("portfolio-audit.md.j2")
     typer.echo(f"ok  portfolio audit report template ({report})")

@@ -33,6 +33,8 @@ from process_library.schema import Lifecycle, Stage
 
 # Every gate's review pack is rendered from this template (see flows/gate.py).
 GATE_REVIEW_TEMPLATE = "gate-review"
+# ... and its decision record, once decided: every round, every answer, the scores.
+GATE_DECISION_TEMPLATE = "gate-decision"
 # A reporting stage writes a status report per update and an exception report per breach.
 EXCEPTION_REPORT_TEMPLATE = "exception-report"
 
@@ -41,7 +43,7 @@ def check_lifecycle_templates(lifecycle: Lifecycle) -> list[Path]:
     """Compile every template a run of `lifecycle` will render, before anything is written:
     a PMO's broken template stops the run at its start, not at the stage that needs it."""
     keys = [d.key for stage in lifecycle.stages for d in stage.documents]
-    keys += [*lifecycle.cancellation_documents, GATE_REVIEW_TEMPLATE]
+    keys += [*lifecycle.cancellation_documents, GATE_REVIEW_TEMPLATE, GATE_DECISION_TEMPLATE]
     if any(stage.reporting for stage in lifecycle.stages):
         keys += ["status-report", EXCEPTION_REPORT_TEMPLATE]
     return [check_template(f"{key}.md.j2") for key in dict.fromkeys(keys)]

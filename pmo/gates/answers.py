@@ -26,6 +26,7 @@ from pmo.gates.rules import (
     new_code,
     refusal_reason,
 )
+from pmo.gates.scoring import funding_shortfall
 from pmo.mail import Delivery, compose_message, send_once
 from pmo.store.models import (
     ApprovalCode,
@@ -40,6 +41,7 @@ from pmo.store.records import (
     approval_code,
     find_response,
     gate_decisions,
+    record_scores,
     stage_documents,
 )
 from pmo.templating import render_text
@@ -133,7 +135,12 @@ def round_outcome(
     if policy := [r.decision for r in rows if r.channel == POLICY]:
         return policy[0]  # type: ignore[return-value]
     approvers = len(gate_approvers(definition, brief))
-    return gate_outcome(definition, approvers, [r.decision for r in rows])
+    outcome = gate_outcome(definition, approvers, [r.decision for r in rows])
+    if outcome == "go" and funding_shortfall(
+        session, gate=gate, definition=definition, round=round
+    ):
+        return "hold"
+    return outcome
 
 
 def judge_answer(
@@ -215,6 +222,8 @@ def record_answer(
         )
         session.add(row)
         session.flush()
+        if row.accepted:
+            record_scores(session, decision=row, scores=answer.scores, checks=answer.checks)
     elif not row.accepted:
         refusal = Refusal(row.refusal_kind or "refused", row.refusal_reason or "")
     outcome = round_outcome(session, gate=gate, definition=definition, brief=brief, round=row.round)

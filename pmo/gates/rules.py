@@ -45,10 +45,30 @@ class Answer:
     code: str
     comment: str = ""
     conditions: str = ""
+    # Each should-meet criterion's score, 0 to 10, and a yes or no for each must-meet
+    # criterion no evidence settles (`Gate.scored`, `Gate.judged`), by criterion key.
+    scores: dict[str, int] = dataclasses.field(default_factory=dict)
+    checks: dict[str, bool] = dataclasses.field(default_factory=dict)
 
-    def as_run_input(self) -> dict[str, str]:
-        """The answer as the gate's Resume form submits it."""
-        return dataclasses.asdict(self)
+    def as_run_input(self) -> dict[str, object]:
+        """The answer as the gate's Resume form submits it: a field per score."""
+        given: dict[str, object] = {
+            "approver": self.approver,
+            "decision": self.decision,
+            "code": self.code,
+            "comment": self.comment,
+            "conditions": self.conditions,
+        }
+        given |= {form_field("score", key): score for key, score in self.scores.items()}
+        given |= {
+            form_field("meets", key): "yes" if met else "no" for key, met in self.checks.items()
+        }
+        return given
+
+
+def form_field(kind: str, criterion_key: str) -> str:
+    """The Resume form's field of a criterion's score or yes/no: `score_strategic_fit`."""
+    return f"{kind}_{criterion_key.replace('-', '_')}"
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,8 @@ def refusal_reason(
             check_tolerance_text(answer.conditions)
         except ValueError as exc:
             return Refusal("bad-tolerances", f"the new tolerances given with a go: {exc}")
+    if scoring := scoring_refusal(gate, answer):
+        return scoring
     if stored_code_hash is None:
         return Refusal("no-code", f"no approval code was issued to {approver} for this gate")
     expected = hash_code(gate_id=gate_id, round=round, approver=approver, code=answer.code)
@@ -122,6 +144,46 @@ def refusal_reason(
         return Refusal("wrong-code", "the approval code is wrong")
     if code_used:
         return Refusal("code-used", "the approval code was already used")
+    return None
+
+
+def scoring_problem(
+    gate: Gate, scores: dict[str, int], checks: dict[str, bool]
+) -> tuple[str, str] | None:
+    """What is wrong with a gatekeeper's scores: ("score" or "check", what, in words for
+    them); None when all is well."""
+    scored = {c.key for c in gate.scored}
+    judged = {c.key for c in gate.judged}
+    for key, score in scores.items():
+        if key not in scored:
+            known = ", ".join(sorted(scored)) or "none"
+            return "score", f"gate '{gate.key}' scores no criterion '{key}' (it scores: {known})"
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 10:
+            return (
+                "score",
+                f"the score for '{key}' must be a whole number from 0 to 10, not {score!r}",
+            )
+    for key in checks:
+        if key not in judged:
+            known = ", ".join(sorted(judged)) or "none"
+            return "check", (
+                f"gate '{gate.key}' asks no yes/no for '{key}' "
+                f"(the must-meet criteria left to the gatekeepers: {known})"
+            )
+    return None
+
+
+def scoring_refusal(gate: Gate, answer: Answer) -> Refusal | None:
+    """Why the scores of an answer cannot count: a score out of range or for a criterion
+    the gate does not have, or a go past a must-meet 'no' without a comment saying why."""
+    if problem := scoring_problem(gate, answer.scores, answer.checks):
+        return Refusal("bad-score", problem[1])
+    missed = sorted(key for key, met in answer.checks.items() if not met)
+    if answer.decision == "go" and missed and not answer.comment.strip():
+        return Refusal(
+            "go-without-reason",
+            f"a go with must-meet {', '.join(missed)} answered 'no' needs a comment saying why",
+        )
     return None
 
 

@@ -14,6 +14,7 @@ from pmo.brief import ProjectBrief, load_brief
 from pmo.control.analysis import rated_risks
 from pmo.errors import BriefError
 from process_library.loader import LoadedLifecycle, load_lifecycle
+from process_library.portfolio import load_portfolio_policy
 from process_library.tailoring import ProjectFacts, TailoringNote, load_categories, tailor
 
 
@@ -49,6 +50,14 @@ def prepare_lifecycle(
                 f"{source}: category",
                 f"'{brief.category}' is not a project category (known: {', '.join(known)})",
             )
+    if brief.strategic_objectives:
+        known = load_portfolio_policy().objective_keys
+        for index, key in enumerate(brief.strategic_objectives):
+            if key not in known:
+                raise BriefError(
+                    f"{source}: strategic_objectives[{index}]",
+                    f"'{key}' is not a strategic objective (known: {', '.join(known)})",
+                )
     tailored, notes = tailor(loaded.lifecycle, project_facts(brief))
     for stage in tailored.repeated_stages:
         repeat = stage.repeat

@@ -51,6 +51,8 @@ class GateTurn:
 
 # Chooses (decision, comment, conditions) for an approver at a gate.
 Decider = Callable[[GateTurn], tuple[str, str, str]]
+# Gives an approver's (scores, yes/no) at a gate, by criterion key: see Gate.scored/judged.
+Scorer = Callable[[GateTurn], tuple[dict[str, int], dict[str, bool]]]
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ class ApproverBot:
     report: Reporter | None = None
     plan: Planner | None = None
     change: ChangeRequester | None = None
+    score: Scorer | None = None
     mailbox: Mailbox = read_outbox
     poll_seconds: float = 0.2
     answered: list[GateTurn] = field(default_factory=list)
@@ -215,7 +218,10 @@ class ApproverBot:
                     self._submit_plan(client, run_id)
                     continue
                 decision, comment, conditions = self.decide(turn)
-                answer = Answer(turn.approver, decision, turn.code, comment, conditions)
+                scores, checks = self.score(turn) if self.score else ({}, {})
+                answer = Answer(
+                    turn.approver, decision, turn.code, comment, conditions, scores, checks
+                )
                 client.resume_flow_run(run.id, run_input=answer.as_run_input())
                 self.answered.append(turn)
 

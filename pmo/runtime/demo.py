@@ -84,6 +84,23 @@ class SponsorRecyclesOnce:
         return decision, comment, conditions
 
 
+class GatekeepersScore:
+    """The demo's gatekeepers score every criterion a gate asks them to, the sponsor a
+    little more generously than the others, so the decision record shows a spread."""
+
+    def __init__(self, brief: ProjectBrief, lifecycle: Lifecycle) -> None:
+        self.sponsor = brief.sponsor.email
+        self.gates = {gate.key: gate for gate in lifecycle.gates}
+
+    def __call__(self, turn: GateTurn) -> tuple[dict[str, int], dict[str, bool]]:
+        gate = self.gates.get(turn.gate_key)
+        if gate is None:  # an exception gate, keyed per breach
+            return {}, {}
+        base = 8 if turn.approver == self.sponsor else 6
+        scores = {c.key: base + index % 2 for index, c in enumerate(gate.scored)}
+        return scores, {c.key: True for c in gate.judged}
+
+
 def accepted_forecast(project_key: str) -> str:
     """New tolerances covering the latest forecast (`cost_percent: 9`), as a go's conditions."""
     with session_scope() as session:
@@ -308,6 +325,7 @@ def run_with_bot(
         report=ProjectManager(brief, reporting),
         plan=replan(brief),
         change=change_request(brief, reporting) if reporting else None,
+        score=GatekeepersScore(brief, tailored),
     ).start()
     try:
         result = project_lifecycle(brief=brief, lifecycle=lifecycle)

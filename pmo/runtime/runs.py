@@ -3,6 +3,7 @@
 The CLI's commands call these; they talk to Prefect through `pmo.runtime.connection`.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +40,7 @@ from pmo.gates.answers import (
 )
 from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
-from pmo.gates.rules import Answer
+from pmo.gates.rules import Answer, scoring_problem
 from pmo.gates.sla import gate_due
 from pmo.methodology.project import load_brief_for
 from pmo.plan.model import Plan
@@ -178,12 +179,15 @@ def submit_answer(run_id: str, answer: Answer) -> Submitted:
     and raises ResponseRefused; it never reaches the run.
     """
     approver = _email_of_as(answer.approver)
-    answer = Answer(approver, answer.decision, answer.code, answer.comment, answer.conditions)
+    answer = dataclasses.replace(answer, approver=approver)
     response_key = f"{CLI}-{uuid4()}"
     with session_scope() as session:
         project, stage_run, gate = _waiting_gate(session, run_id)
         brief = ProjectBrief.model_validate(project.brief)
         definition = gate_stage(_pinned_lifecycle(session, stage_run), stage_run, gate).gate
+        if problem := scoring_problem(definition, answer.scores, answer.checks):
+            kind, message = problem
+            raise ResponseRefused(f"--{kind}", message)  # nothing recorded: a typing slip
         recorded = record_answer(
             session,
             gate_id=gate.id,

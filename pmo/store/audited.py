@@ -79,6 +79,12 @@ AUDITED: dict[str, Audited] = {
         "refusal_reason refusal_kind channel flow_run_id received_at",
         "gate_id gates",
     ),
+    # The scores and yes/no a gatekeeper gave with an answer: what the funding line ranks by.
+    "gate_scores": Audited(
+        "gate score",
+        "gate_decision_id criterion_key kind value",
+        "gate_decision_id gate_decisions",
+    ),
     "documents": Audited(
         "document",
         "project_id stage_run_id idempotency_key document_key title version markdown_path "

@@ -216,6 +216,20 @@ class GateDecision(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class GateScore(Base):
+    """A gatekeeper's score (0 to 10) for a should-meet criterion, or yes/no (1/0) for a
+    must-meet criterion no evidence settles, given with their accepted answer."""
+
+    __tablename__ = "gate_scores"
+    __table_args__ = (UniqueConstraint("gate_decision_id", "criterion_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_decision_id: Mapped[int] = mapped_column(ForeignKey("gate_decisions.id"))
+    criterion_key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(10))  # score | check
+    value: Mapped[int]
+
+
 class DocumentRecord(Base):
     __tablename__ = "documents"
     __table_args__ = (UniqueConstraint("project_id", "document_key", "version"),)
@@ -242,7 +256,8 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    # None: a message of no one project (the portfolio review).
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(10), default="pending")

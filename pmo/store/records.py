@@ -20,6 +20,7 @@ from pmo.store.models import (
     DocumentRecord,
     Gate,
     GateDecision,
+    GateScore,
     Project,
     StageRun,
     utcnow,
@@ -260,6 +261,32 @@ def gate_decisions(
     if accepted is not None:
         query = query.where(GateDecision.accepted == accepted)
     return list(session.scalars(query.order_by(GateDecision.received_at, GateDecision.id)))
+
+
+def record_scores(
+    session: Session, *, decision: GateDecision, scores: dict[str, int], checks: dict[str, bool]
+) -> None:
+    """The scores and yes/no given with an accepted answer, a row per criterion."""
+    for key, value in scores.items():
+        session.add(
+            GateScore(gate_decision_id=decision.id, criterion_key=key, kind="score", value=value)
+        )
+    for key, met in checks.items():
+        session.add(
+            GateScore(gate_decision_id=decision.id, criterion_key=key, kind="check", value=int(met))
+        )
+
+
+def decision_scores(
+    session: Session, *, decisions: list[GateDecision]
+) -> dict[int, list[GateScore]]:
+    """The scores given with each of `decisions`, by decision id."""
+    found: dict[int, list[GateScore]] = {d.id: [] for d in decisions}
+    if found:
+        query = select(GateScore).where(GateScore.gate_decision_id.in_(list(found)))
+        for row in session.scalars(query.order_by(GateScore.id)):
+            found[row.gate_decision_id].append(row)
+    return found
 
 
 def answered_approvers(session: Session, *, gate: Gate) -> set[str]:

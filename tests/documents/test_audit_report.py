@@ -25,7 +25,7 @@ from pmo.documents.audit_report import (
 )
 from pmo.settings import get_settings
 from pmo.store.ledger_verify import LedgerProblem
-from tests.portfolio import (
+from tests.audit_portfolios import (
     CHARTER,
     SLA,
     gate_round,

@@ -13,8 +13,8 @@ from prefect.client.schemas.filters import (
 )
 
 from pmo.documents.audit_report import publish_portfolio_artifacts, write_portfolio_report
+from tests.audit_portfolios import CHARTER, portfolio, project_audit
 from tests.documents.test_audit_report import HOSTILE, three_projects
-from tests.portfolio import CHARTER, portfolio, project_audit
 
 pytestmark = pytest.mark.integration
 

@@ -38,10 +38,10 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     assert "Baseline 1 (plan " in result.output
     assert "Baseline 2 (plan " in result.output and "The ERP vendor delivers" in result.output
     assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
-    # every document the lifecycle names, the gate packs, new versions after the recycle,
-    # a status report for each of the project manager's two updates in execution, and the
-    # changed plan put to the change gate
-    assert len(names) == 23
+    # every document the lifecycle names, the gate packs and decision records, new versions
+    # after the recycle, a status report for each of the project manager's two updates in
+    # execution, and the changed plan put to the change gate
+    assert len(names) == 28
     assert {
         "APOLLO-stakeholder-register-v1.docx",
         "APOLLO-raid-log-v1.docx",
@@ -52,7 +52,13 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
         "APOLLO-gate-review-closure-sign-off-v1.docx",
     } <= set(names)
     assert {"APOLLO-status-report-v1.docx", "APOLLO-status-report-v3.docx"} <= set(names)
-    assert len(list(out.glob("APOLLO/*.md"))) == 23
+    assert len(list(out.glob("APOLLO/*.md"))) == 28
+    # the charter's decision record: each gatekeeper's scores, the mean, the weighted score
+    record = (out / "APOLLO" / "APOLLO-gate-decision-charter-approval-v1.md").read_text()
+    assert (
+        "| The project supports a current strategic objective. | 3 | 8 | 6 | 7.00 | 2 |" in record
+    )
+    assert "**Weighted score: 7.40** of 10" in record
     # one grid, a timeline per plan summary, a Gantt chart, cost curve and effort chart per
     # plan baseline, an SPI/CPI trend and an S-curve per status report
     assert len(list(out.glob("APOLLO/*.png"))) == 1 + 2 + 3 * 3 + 3 * 2

@@ -1,0 +1,132 @@
+"""`pmo portfolio` on projects recorded in the store (SQLite and PostgreSQL): the ranking,
+the funding line, the what-if, the review written to disk and opened back, and every bad
+what-if refused in one line with nothing changed."""
+
+import json
+from datetime import date
+
+import pytest
+from docx import Document
+from typer.testing import CliRunner
+
+from pmo.cli import app
+from pmo.gates.answers import record_answer
+from pmo.gates.rules import Answer
+from pmo.store import session_scope
+from pmo.store.models import Gate, Project, utcnow
+from pmo.store.records import mark_decided
+from tests.factories import make_brief
+from tests.gates.test_gate_rules import PMO, SPONSOR, open_gate
+
+pytestmark = pytest.mark.integration
+
+YEAR = {"start_date": date(2027, 1, 4), "target_end_date": date(2027, 12, 17)}
+
+
+def portfolio_of_three() -> None:
+    """APOLLO scored 6.2 and funded; LAW mandatory and unscored; SMALL unscored, and its
+    500,000 would take 2027 past its envelope of 1,500,000 (900,000 + 250,000 before it)."""
+    apollo = make_brief(benefits=600000, strategic_objectives=["customer-experience"])
+    run_id, gate_id, stage, brief, codes = open_gate(brief=apollo)
+    for approver, scores in ((SPONSOR, (8, 6)), (PMO, (6, 4))):
+        with session_scope() as session:
+            record_answer(
+                session,
+                gate_id=gate_id,
+                definition=stage.gate,
+                brief=brief,
+                response_key=approver,
+                answer=Answer(
+                    approver,
+                    "go",
+                    codes[approver],
+                    scores={"strategic-fit": scores[0], "risk-exposure": scores[1]},
+                ),
+                channel="cli",
+                flow_run_id=run_id,
+            )
+    with session_scope() as session:
+        gate = session.get(Gate, gate_id)
+        stage_run = gate.stage_run_id
+        from pmo.store.models import StageRun
+
+        mark_decided(
+            session,
+            gate=gate,
+            stage_run=session.get(StageRun, stage_run),
+            round=1,
+            outcome="go",
+            at=utcnow(),
+        )
+    open_gate(brief=make_brief(key="LAW", category="mandatory", budget=900000, **YEAR), key="LAW")
+    open_gate(brief=make_brief(key="SMALL", budget=500000, benefits=100000, **YEAR), key="SMALL")
+
+
+def run(*args):
+    return CliRunner().invoke(app, ["portfolio", *args])
+
+
+def test_ranking_funding_line_and_what_if(store_url, tmp_path):
+    portfolio_of_three()
+    data = json.loads(run("--json").output)
+    projects = {p["key"]: p for p in data["projects"]}
+    assert [p["key"] for p in data["projects"]] == ["LAW", "APOLLO", "SMALL"]
+    assert projects["APOLLO"]["score"] == 6.2
+    assert projects["APOLLO"]["status"] == "active"  # through its funding gate
+    assert projects["LAW"]["status"] == "proposed"
+    assert [p["above_funding_line"] for p in data["projects"]] == [True, True, False]
+    assert [p["cumulative_budget"] for p in data["projects"]] == [900000, 1150000, 1650000]
+    assert data["funding"] | {"years": None} == {
+        "envelope": 1500000,
+        "committed": 1150000,
+        "years": None,
+    }
+    assert data["capacity"] == []  # no approved plan yet: no demand on people is known
+    growth = {a["objective"]: a for a in data["alignment"]}
+    assert growth["customer-experience"]["budget"] == 250000
+
+    # Without LAW, SMALL fits; moved a year later, it fits 2028's envelope.
+    without = json.loads(run("--json", "--without", "LAW").output)
+    assert [p["above_funding_line"] for p in without["projects"]] == [True, True]
+    moved = json.loads(run("--json", "--delay", "SMALL=12").output)
+    assert all(p["above_funding_line"] for p in moved["projects"])
+    assert moved["what_if"] == "SMALL 12 month(s) later"
+    # ... and nothing changed
+    with session_scope() as session:
+        assert session.query(Project).count() == 3
+    assert json.loads(run("--json").output) == data | {"what_if": ""}
+
+    out = tmp_path / "review"
+    result = run("--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "LAW" in result.output and "BELOW" in result.output
+    (docx,) = out.glob("*.docx")
+    text = "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    assert "Portfolio review" in text and "funding line" in text
+    tables = Document(str(docx)).tables
+    ranking = [[cell.text for cell in row.cells] for row in tables[0].rows]
+    assert ranking[1][1].startswith("LAW") and ranking[3][9] == "below the line"
+    assert {p.name.rsplit("-", 1)[-1] for p in out.glob("*.png")} >= {
+        "line.png",
+        "alignment.png",
+        "bubbles.png",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--without", "NOPE"], "error: --without: no open project has the key 'NOPE'"),
+        (["--delay", "APOLLO"], "error: --delay: 'APOLLO' is not KEY=VALUE"),
+        (
+            ["--delay", "APOLLO=soon"],
+            "error: --delay: APOLLO=soon: give whole months, e.g. APOLLO=3",
+        ),
+        (["--delay", "NOPE=2"], "error: --delay: no open project has the key 'NOPE'"),
+    ],
+)
+def test_a_bad_what_if_is_one_line(store_url, args, line):
+    open_gate()
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.output.strip() == line
