@@ -1,6 +1,7 @@
 """The plan over time: cumulative planned value and effort by role, month by month."""
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
@@ -8,15 +9,21 @@ from pmo.plan.evm import CENT, rounded, scaled_curve
 from pmo.plan.schedule import Schedule
 
 
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def _months(schedule: Schedule) -> list[tuple[str, int]]:
     """Each month the schedule works in, with how many of its working days come before
     the end of that month (positions from the start)."""
-    ends: dict[str, int] = {}
-    for position in range(schedule.duration_days):
-        ends[schedule.day(position).strftime("%Y-%m")] = position + 1
-    if not ends:
-        ends[schedule.start.strftime("%Y-%m")] = 0
-    return list(ends.items())
+    if schedule.duration_days == 0:
+        return [(_month(schedule.start), 0)]
+    first, last = schedule.day(0), schedule.day(schedule.duration_days - 1)
+    # (year, month) tuples while counting, text once per month: a portfolio reads thousands
+    ends: dict[tuple[int, int], int] = {}
+    for position, day in enumerate(schedule.calendar.workdays(first, last), start=1):
+        ends[day.year, day.month] = position
+    return [(f"{year:04d}-{month:02d}", days) for (year, month), days in ends.items()]
 
 
 def cumulative_pv_by_month(schedule: Schedule) -> list[tuple[str, Decimal]]:
@@ -39,12 +46,13 @@ def effort_by_role_month(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
         days = package.duration_days
         if days == 0:
             for role, effort in package.effort.items():
-                totals[role, scheduled.early_finish.strftime("%Y-%m")] += Fraction(effort)
+                totals[role, _month(scheduled.early_finish)] += Fraction(effort)
             continue
-        per_month: dict[str, int] = defaultdict(int)
+        per_month: dict[tuple[int, int], int] = defaultdict(int)
         for day in schedule.calendar.workdays(scheduled.early_start, scheduled.early_finish):
-            per_month[day.strftime("%Y-%m")] += 1
+            per_month[day.year, day.month] += 1
         for role, effort in package.effort.items():
-            for month, count in per_month.items():
-                totals[role, month] += Fraction(effort) * count / days
+            share = Fraction(effort) / days
+            for (year, month), count in per_month.items():
+                totals[role, f"{year:04d}-{month:02d}"] += share * count
     return {key: rounded(value, CENT) for key, value in sorted(totals.items())}

@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 from pmo.brief import ProjectBrief
 from pmo.control.analysis import rated_risks
 from pmo.gates.scoring import scorecard_of
+from pmo.plan.phased import cumulative_pv_by_month, effort_by_role_month
 from pmo.portfolio.candidates import Candidate, spread_by_month
-from pmo.store.models import EvmSnapshot, Gate, GateDecision, GateScore, Project
+from pmo.store.models import Baseline, EvmSnapshot, Gate, GateDecision, GateScore, Project
+from pmo.store.plans import BaselineInForce, baseline_of
 from process_library.schema import Gate as GateDefinition
 
 OPEN = ("active", "on-hold")
@@ -27,10 +29,23 @@ def open_candidates(session: Session) -> list[Candidate]:
     gates = _funding_gate_rows(session, ids, funding)
     scores = _scores(session, gates, funding)
     evm = _latest_evm(session, ids)
+    plans = _baselines_in_force(session, ids)
     return [
-        _candidate(p, funding[p.id], gates.get(p.id), scores.get(p.id), evm.get(p.id))
+        _candidate(
+            p, funding[p.id], gates.get(p.id), scores.get(p.id), evm.get(p.id), plans.get(p.id)
+        )
         for p in projects
     ]
+
+
+def _baselines_in_force(session: Session, ids: list[int]) -> dict[int, BaselineInForce]:
+    """Each project's highest-numbered baseline, with its schedule."""
+    latest: dict[int, Baseline] = {}
+    for batch in _batches(ids):
+        query = select(Baseline).where(Baseline.project_id.in_(batch))
+        for row in session.scalars(query.order_by(Baseline.number)):
+            latest[row.project_id] = row
+    return {project_id: baseline_of(row) for project_id, row in latest.items()}
 
 
 def _funding_gate(lifecycle: dict) -> GateDefinition | None:
@@ -101,8 +116,11 @@ def _candidate(
     gate: Gate | None,
     score: Decimal | None,
     evm: EvmSnapshot | None,
+    baseline: BaselineInForce | None,
 ) -> Candidate:
-    brief = ProjectBrief.model_validate(project.brief)
+    # The brief without its plan: the baseline in force is the plan that counts, and
+    # validating every brief's first plan again would double the time of a large portfolio.
+    brief = ProjectBrief.model_validate({**project.brief, "plan": None})
     funded = funding is None or (gate is not None and gate.outcome == "go")
     status = "on-hold" if project.status == "on-hold" else "active" if funded else "proposed"
     risks = rated_risks(brief)
@@ -120,11 +138,29 @@ def _candidate(
         rag=evm.overall if evm else None,
         spi=evm.spi if evm else None,
         cpi=evm.cpi if evm else None,
-        spend=spread_by_month(brief.budget, brief.start_date, brief.target_end_date),
-        effort={},
-        basis="the brief's budget spread evenly over its start and target end dates "
-        "(no approved plan)",
+        **_phasing(brief, baseline),
     )
+
+
+def _phasing(brief: ProjectBrief, baseline: BaselineInForce | None) -> dict:
+    """Spend and effort by month: from the baseline in force, else the brief's budget
+    spread over its dates (and no known demand on people)."""
+    if baseline is None:
+        return {
+            "spend": spread_by_month(brief.budget, brief.start_date, brief.target_end_date),
+            "effort": {},
+            "basis": "the brief's budget spread evenly over its start and target end dates "
+            "(no approved plan yet, so no demand on people)",
+        }
+    spend, before = {}, Decimal(0)
+    for month, cumulative in cumulative_pv_by_month(baseline.schedule):
+        spend[month], before = cumulative - before, cumulative
+    return {
+        "spend": spend,
+        "effort": effort_by_role_month(baseline.schedule),
+        "basis": f"baseline {baseline.number} (plan {baseline.hash[:12]}): planned value and "
+        "effort by role, each work package's spread evenly over its working days",
+    }
 
 
 def _batches(ids: list[int], size: int = 500) -> Iterable[list[int]]:

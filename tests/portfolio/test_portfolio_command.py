@@ -17,6 +17,7 @@ from pmo.store.models import Gate, Project, utcnow
 from pmo.store.records import mark_decided
 from tests.factories import make_brief
 from tests.gates.test_gate_rules import PMO, SPONSOR, open_gate
+from tests.project_record import LIFECYCLE, at_gate, baselined
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +131,27 @@ def test_a_bad_what_if_is_one_line(store_url, args, line):
     result = run(*args)
     assert result.exit_code == 2
     assert result.output.strip() == line
+
+
+def test_capacity_and_spend_come_from_the_approved_baselines(store_url):
+    """Two projects on the bundled plan (86.66 developer-days in March 2027 each, against
+    160): March is over-allocated, and each project's spend is its plan's 239,000, not its
+    250,000 budget spread over its dates."""
+    for key in ("APOLLO", "HERMES"):
+        with session_scope() as session:
+            project, _, _ = at_gate(session, make_brief(key=key), LIFECYCLE.lifecycle.stages[1])
+            baselined(session, project)
+    data = json.loads(run("--json").output)
+    march = next(
+        row for row in data["capacity"] if (row["role"], row["month"]) == ("developer", "2027-03")
+    )
+    assert march == {
+        "role": "developer",
+        "month": "2027-03",
+        "demand": 173.32,  # 86.66 each: the plan rounds effort to hundredths of a day
+        "capacity": 160.0,
+        "over": True,
+        "projects": ["APOLLO", "HERMES"],
+    }
+    assert all(p["basis"].startswith("baseline 1 (plan ") for p in data["projects"])
+    assert data["funding"]["committed"] == 2 * 239000
