@@ -154,6 +154,11 @@ def _apply(rule: TailoringRule, stages: list[Stage]) -> tuple[list[Stage], list[
             if exception is not stage.exception_gate:
                 update["exception_gate"] = exception
             changes += gate_changes
+        if stage.change_gate:
+            change, gate_changes = _tailored_gate(rule, stage.change_gate, own=False)
+            if change is not stage.change_gate:
+                update["change_gate"] = change
+            changes += gate_changes
         if stage.reporting and rule.reporting_every_days:
             before = stage.reporting.every_days
             if before != rule.reporting_every_days:

@@ -235,7 +235,9 @@ def _standing(session: Session, stage_run: StageRun, ran_under: Lifecycle) -> St
         )
     gate = waiting[-1]
     stage = ran_under.stage(stage_run.stage_key)
-    definition = stage.gate if gate.kind == "stage" else stage.exception_gate
+    definition = {"stage": stage.gate, "change": stage.change_gate}.get(
+        gate.kind, stage.exception_gate
+    )
     return Standing(
         stage_run.stage_key,
         stage_run.stage_name,

@@ -70,6 +70,7 @@ def test_prince2_repeats_its_management_stage_per_stage_the_brief_names():
         "authorise-project",
         "end-stage-assessment-1",
         "stage-exception-1",
+        "change-authority-1",  # each repetition its own change gate
         "authorise-closure",
     ]
 
