@@ -23,6 +23,7 @@ from pmo.store.records import (
 )
 from process_library.schema import Decision, Stage
 from process_library.schema import Gate as GateDefinition
+from tasks.retries import STORE_RETRIES, retried_while_unavailable
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Verdict:
     gate_name: str | None = None  # an exception gate's; None: the stage's own gate
 
 
-@task(cache_policy=NO_CACHE, task_run_name="open gate {gate_name}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="open gate {gate_name}")
 def open_gate(
     brief: ProjectBrief,
     stage_run_id: int,
@@ -59,7 +60,7 @@ def open_gate(
         return gate_site(session.get(Project, stage_run.project_id), stage_run, gate)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="wait at gate (round {round})")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="wait at gate (round {round})")
 def begin_wait(
     site: GateSite, definition: GateDefinition, brief: ProjectBrief, round: int, prefix: str
 ) -> Wait:
@@ -76,13 +77,14 @@ def begin_wait(
         )
 
 
+@retried_while_unavailable
 def last_pause_key(site: GateSite) -> str | None:
     """The pause key the run last waited at for this gate, if it still waits there."""
     with session_scope() as session:
         return session.get(Gate, site.gate_id).waiting_key
 
 
-@task(cache_policy=NO_CACHE, task_run_name="record answer {response_key}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="record answer {response_key}")
 def record_gate_answer(
     site: GateSite,
     brief: ProjectBrief,
@@ -111,7 +113,7 @@ def record_gate_answer(
     return recorded.accepted
 
 
-@task(cache_policy=NO_CACHE, task_run_name="record decision {outcome}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="record decision {outcome}")
 def decide_gate(site: GateSite, round: int, outcome: Decision) -> Verdict:
     """Record the gate's decision for this round; a hold puts the project on hold."""
     with session_scope() as session:
@@ -135,6 +137,7 @@ def decide_gate(site: GateSite, round: int, outcome: Decision) -> Verdict:
     return Verdict(outcome, reason)
 
 
+@retried_while_unavailable
 def recall_verdict(brief: ProjectBrief, stage: Stage, attempt: int) -> Verdict | None:
     """The verdict this stage attempt's gate reached before the run was resumed, if any:
     a resumed run skips what is decided instead of replaying it task by task."""
@@ -154,6 +157,7 @@ def _reason(session, gate: Gate, round: int, outcome: str) -> str:
     )
 
 
+@retried_while_unavailable
 def recall_gate_verdict(stage_run_id: int, gate_key: str) -> Verdict | None:
     """The verdict of a gate of this stage attempt decided before the run was resumed."""
     with session_scope() as session:

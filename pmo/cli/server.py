@@ -41,8 +41,9 @@ def recover(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Schedule again the lifecycle runs of open projects whose process died (Crashed, or
-    Running with no heartbeat): each re-runs from the top and goes on from where its
-    project stands, writing and sending nothing twice. `pmo up` does this as it starts."""
+    Running with no heartbeat) or that failed because the store was unavailable: each
+    re-runs from the top and goes on from where its project stands, writing and sending
+    nothing twice. `pmo up` does this as it starts."""
     from pmo.runtime.recovery import recover_runs
 
     found = recover_runs(dry_run=dry_run, stale_seconds=stale_after)

@@ -1,7 +1,8 @@
 """Bring back lifecycle runs whose process died: `pmo recover`, and `pmo up` as it starts.
 
 A run whose process was killed (kill -9, a machine lost, `pmo up` stopped hard) is left
-Crashed, or Running with nobody running it. Such a run of an open project is scheduled
+Crashed, or Running with nobody running it; a run whose store stayed away longer than its
+tasks' retries is left Failed with StoreUnavailable. Such a run of an open project is scheduled
 again (forced to Scheduled, as Prefect's own retries do), so the served deployment or a
 worker picks it up and the flow re-runs from the top: every document, row and mail it had
 written is found by its idempotency key and not written again, and it goes on from where
@@ -26,6 +27,7 @@ from prefect.states import Scheduled
 
 from pmo.runtime.connection import prefect_api
 from pmo.store import session_scope
+from pmo.store.engine import StoreUnavailable
 from pmo.store.records import project_for_run
 
 LIFECYCLE_FLOW = "project-lifecycle"
@@ -51,10 +53,11 @@ class Recovered:
 def recover_runs(
     *, dry_run: bool = False, stale_seconds: float = DEFAULT_STALE_SECONDS
 ) -> list[Recovered]:
-    """Schedule again every lifecycle run of an open project that is Crashed, or Running
-    or Pending with no sign of life (heartbeat or state change) for `stale_seconds`;
-    with `dry_run`, only say which. `stale_seconds=0` takes every Running or Pending run
-    as dead: right only when nothing can be running them (`pmo up` as it starts)."""
+    """Schedule again every lifecycle run of an open project that is Crashed, Failed
+    because the store was unavailable, or Running or Pending with no sign of life
+    (heartbeat or state change) for `stale_seconds`; with `dry_run`, only say which.
+    `stale_seconds=0` takes every Running or Pending run as dead: right only when nothing
+    can be running them (`pmo up` as it starts)."""
     found = []
     with prefect_api(), get_client(sync_client=True) as client:
         now = datetime.now(UTC)
@@ -85,7 +88,7 @@ def recover_runs(
 
 
 def _lifecycle_runs(client) -> list[FlowRun]:
-    types = [StateType.CRASHED, StateType.RUNNING, StateType.PENDING]
+    types = [StateType.CRASHED, StateType.RUNNING, StateType.PENDING, StateType.FAILED]
     runs_filter = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=types)))
     flows_filter = FlowFilter(name=FlowFilterName(any_=[LIFECYCLE_FLOW]))
     runs: list[FlowRun] = []
@@ -105,6 +108,10 @@ def _lifecycle_runs(client) -> list[FlowRun]:
 def _why_dead(client, run: FlowRun, now: datetime, stale_seconds: float) -> str | None:
     if run.state_type == StateType.CRASHED:
         return "it crashed"
+    if run.state_type == StateType.FAILED:
+        # Prefect's message names the exception: `...: StoreUnavailable: the store at ...`
+        lost_store = f"{StoreUnavailable.__name__}:" in (run.state.message or "")
+        return "it failed while the store was unavailable" if lost_store else None
     if stale_seconds <= 0:
         return f"it was left {run.state_name} by a process that is gone"
     since = now - timedelta(seconds=stale_seconds)

@@ -10,7 +10,7 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from prefect.states import Crashed, Running, Suspended
+from prefect.states import Crashed, Failed, Running, Suspended
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -21,29 +21,20 @@ from pmo.runtime.server import free_port, local_prefect_server
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, Notification, Project
 from pmo.store.records import ensure_project, get_project
-from pmo.templating import BUNDLED_TEMPLATES
 from process_library.loader import load_lifecycle
 from tests.deployed import approve, wait_for_mails, wait_for_state
-from tests.factories import brief_data, make_brief, write_brief
+from tests.factories import brief_data, make_brief, slow_stakeholder_register, write_brief
 from tests.gate_mail import code_mails, latest_code
 from tests.processes import client_env, kill_tree, pmo_up
 
 pytestmark = pytest.mark.integration
 
 SPONSOR, PMO = "dana.reyes@example.com", "pmo@example.com"
+STORE_AWAY = (
+    "Flow run encountered an exception: StoreUnavailable: the store at "
+    "postgresql+psycopg://pmo@db/pmo is unavailable: connection failed"
+)
 INITIATION_DOCUMENTS = {"charter", "stakeholder-register", "raid-log"}
-# Renders nothing, slowly (the sandbox caps a range at 100,000): a few seconds in which
-# the stakeholder register is being written and the charter already is.
-SLOW = "{%- for i in range(100000) %}{% for j in range(100) %}{% endfor %}{% endfor -%}\n"
-
-
-def _slow_stakeholder_register(folder: Path) -> Path:
-    """A PMO's own templates folder (PMO_TEMPLATES_DIR) whose stakeholder register takes
-    seconds to render; it renders the same text."""
-    folder.mkdir()
-    bundled = (BUNDLED_TEMPLATES / "stakeholder-register.md.j2").read_text(encoding="utf-8")
-    (folder / "stakeholder-register.md.j2").write_text(SLOW + bundled, encoding="utf-8")
-    return folder
 
 
 def _initiation_documents(key: str) -> list[str]:
@@ -63,7 +54,7 @@ def test_kill_9_while_documents_are_written_then_pmo_up_goes_on_writing_nothing_
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     log = tmp_path / "up.log"
-    templates = _slow_stakeholder_register(tmp_path / "pmo-templates")
+    templates = slow_stakeholder_register(tmp_path / "pmo-templates")
     brief = write_brief(tmp_path, brief_data(key="PHOENIX"))
 
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
@@ -164,13 +155,18 @@ def test_pmo_recover_schedules_again_the_dead_runs_of_open_projects_only(own_pre
         _register(running, "ALIVE")
         waiting = _lifecycle_run(client, "WAITING", Suspended())
         _register(waiting, "WAITING")
-        dead = {str(crashed.id), str(unregistered.id)}
+        lost_store = _lifecycle_run(client, "LOST", Failed(message=STORE_AWAY))
+        _register(lost_store, "LOST")
+        bug = _lifecycle_run(client, "BUG", Failed(message="Flow run encountered: KeyError"))
+        _register(bug, "BUG")
+        dead = {str(crashed.id), str(unregistered.id), str(lost_store.id)}
 
         listed = CliRunner().invoke(app, ["recover", "--dry-run", "--json"])
         assert listed.exit_code == 0, listed.output
         found = {run["run_id"]: run for run in json.loads(listed.output)}
         assert dead <= set(found)
-        assert not {str(closed.id), str(running.id), str(waiting.id)} & set(found)
+        assert not {str(r.id) for r in (closed, running, waiting, bug)} & set(found)
+        assert found[str(lost_store.id)]["why"] == "it failed while the store was unavailable"
         assert found[str(crashed.id)]["project"] == "CRASHED"
         assert found[str(unregistered.id)]["project"] is None
         assert not any(run["rescheduled"] for run in found.values())
@@ -183,14 +179,15 @@ def test_pmo_recover_schedules_again_the_dead_runs_of_open_projects_only(own_pre
         assert f"{crashed.id} CRASHED · pmbok-waterfall: it crashed; scheduled again" in (
             result.output
         )
-        for run in (crashed, unregistered, running):
+        for run in (crashed, unregistered, running, lost_store):
             assert client.read_flow_run(run.id).state_type == StateType.SCHEDULED
+        assert client.read_flow_run(bug.id).state_type == StateType.FAILED
         assert client.read_flow_run(closed.id).state_type == StateType.CRASHED
         assert client.read_flow_run(waiting.id).state_type == StateType.PAUSED
 
         again = CliRunner().invoke(app, ["recover", "--stale-after", "1", "--json"])
-        assert not {str(r.id) for r in (crashed, unregistered, running)} & {
+        assert not {str(r.id) for r in (crashed, unregistered, running, lost_store)} & {
             run["run_id"] for run in json.loads(again.output)
         }
     with session_scope() as session:  # recovering changed nothing in the store
-        assert session.scalar(select(func.count(Project.id))) == 4
+        assert session.scalar(select(func.count(Project.id))) == 6
