@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pmo.errors import PmoInputError
@@ -180,6 +180,14 @@ def send_once(
     note.transport, note.location = delivery.transport, delivery.location
     session.flush()
     return delivery
+
+
+def queued_count() -> int:
+    """How many messages wait for the SMTP server."""
+    with session_scope() as session:
+        return session.scalar(
+            select(func.count(Notification.id)).where(Notification.status == "queued")
+        )
 
 
 def send_queued_mail() -> list[str]:

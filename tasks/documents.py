@@ -16,6 +16,7 @@ from pmo.store.models import DocumentRecord
 from pmo.store.records import find_document
 from process_library.loader import LoadedLifecycle
 from process_library.schema import DOCUMENT_TITLES, Stage
+from tasks.retries import STORE_RETRIES
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def _ref(record: DocumentRecord) -> DocumentRef:
     )
 
 
-@task(cache_policy=NO_CACHE, task_run_name="render {document_key}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="render {document_key}")
 def render_document(
     brief: ProjectBrief,
     lifecycle: LoadedLifecycle,

@@ -24,6 +24,7 @@ from pmo.store.records import (
 )
 from process_library.schema import Decision, Stage
 from process_library.schema import Gate as GateDefinition
+from tasks.retries import STORE_RETRIES, retried_while_unavailable
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Verdict:
     scorecard: dict | None = None  # the gatekeepers' scores (scoring.Scorecard.as_dict)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="open gate {gate_name}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="open gate {gate_name}")
 def open_gate(
     brief: ProjectBrief,
     stage_run_id: int,
@@ -61,7 +62,7 @@ def open_gate(
         return gate_site(session.get(Project, stage_run.project_id), stage_run, gate)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="wait at gate (round {round})")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="wait at gate (round {round})")
 def begin_wait(
     site: GateSite, definition: GateDefinition, brief: ProjectBrief, round: int, prefix: str
 ) -> Wait:
@@ -78,13 +79,14 @@ def begin_wait(
         )
 
 
+@retried_while_unavailable
 def last_pause_key(site: GateSite) -> str | None:
     """The pause key the run last waited at for this gate, if it still waits there."""
     with session_scope() as session:
         return session.get(Gate, site.gate_id).waiting_key
 
 
-@task(cache_policy=NO_CACHE, task_run_name="record answer {response_key}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="record answer {response_key}")
 def record_gate_answer(
     site: GateSite,
     brief: ProjectBrief,
@@ -113,7 +115,7 @@ def record_gate_answer(
     return recorded.accepted
 
 
-@task(cache_policy=NO_CACHE, task_run_name="record decision {outcome}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="record decision {outcome}")
 def decide_gate(
     site: GateSite, round: int, outcome: Decision, definition: GateDefinition
 ) -> Verdict:
@@ -142,6 +144,7 @@ def decide_gate(
     return Verdict(outcome, reason, scorecard=card)
 
 
+@retried_while_unavailable
 def recall_verdict(brief: ProjectBrief, stage: Stage, attempt: int) -> Verdict | None:
     """The verdict this stage attempt's gate reached before the run was resumed, if any:
     a resumed run skips what is decided instead of replaying it task by task."""
@@ -161,6 +164,7 @@ def _reason(session, gate: Gate, round: int, outcome: str) -> str:
     )
 
 
+@retried_while_unavailable
 def recall_gate_verdict(stage_run_id: int, gate_key: str) -> Verdict | None:
     """The verdict of a gate of this stage attempt decided before the run was resumed."""
     with session_scope() as session:
@@ -187,7 +191,9 @@ class RoundRecord:
     shortfall: str | None  # why a go fell short of the funding score, if it did
 
 
-@task(cache_policy=NO_CACHE, task_run_name="read the record of gate {site.gate_name}")
+@task(
+    cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="read the record of gate {site.gate_name}"
+)
 def gate_record(site: GateSite, definition: GateDefinition) -> list[RoundRecord]:
     """Every round of the gate: who answered what, by which way, the scores and outcome."""
     with session_scope() as session:

@@ -13,9 +13,10 @@ from pmo.store import session_scope
 from pmo.store.models import Gate
 from process_library.schema import Stage
 from tasks.documents import DocumentRef
+from tasks.retries import STORE_RETRIES
 
 
-@task(cache_policy=NO_CACHE, task_run_name="notify approvers (round {round})")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="notify approvers (round {round})")
 def notify_approvers(
     site: GateSite,
     brief: ProjectBrief,

@@ -17,12 +17,13 @@ from pmo.store.records import (
 )
 from process_library.loader import LoadedLifecycle, load_lifecycle
 from process_library.schema import Stage
+from tasks.retries import STORE_RETRIES, retried_while_unavailable
 
 # Every task here is idempotent through the store's natural keys, so Prefect's result
 # cache would add nothing but hashing of pydantic inputs.
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **STORE_RETRIES)
 def register_project(brief: ProjectBrief, lifecycle: str) -> str:
     """Record the project and pin the lifecycle it runs: the library's current version,
     tailored to the project and its repeated stages laid out. A run resumed later keeps
@@ -41,6 +42,7 @@ def register_project(brief: ProjectBrief, lifecycle: str) -> str:
         return project.lifecycle
 
 
+@retried_while_unavailable
 def next_stage(brief: ProjectBrief) -> Step | None:
     """The stage attempt the project runs next, under the version it runs under; None
     when its last stage has passed."""
@@ -48,7 +50,9 @@ def next_stage(brief: ProjectBrief) -> Step | None:
         return next_step(session, project=get_project(session, key=brief.key))
 
 
-@task(cache_policy=NO_CACHE, task_run_name="start {stage.name} (attempt {attempt})")
+@task(
+    cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="start {stage.name} (attempt {attempt})"
+)
 def start_stage(brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, attempt: int) -> int:
     """Open the stage run that this attempt at the stage is recorded under."""
     with session_scope() as session:
@@ -60,7 +64,7 @@ def start_stage(brief: ProjectBrief, lifecycle: LoadedLifecycle, stage: Stage, a
         return stage_run.id
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **STORE_RETRIES)
 def finish_project(brief: ProjectBrief, status: str, reason: str) -> str:
     """Close the project: `closed` after its last gate, `cancelled` after a kill."""
     with session_scope() as session:

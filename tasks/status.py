@@ -22,6 +22,7 @@ from pmo.store.models import Project, StageRun, StatusUpdateRecord
 from pmo.store.reporting import snapshot_of, status_updates
 from process_library.schema import Stage
 from tasks.documents import DocumentRef
+from tasks.retries import STORE_RETRIES, retried_while_unavailable
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def _taken(session, stage_run: StageRun, stage: Stage, row) -> TakenUpdate:
     )
 
 
+@retried_while_unavailable
 def recall_update(stage_run_id: int, stage: Stage, number: int) -> TakenUpdate | None:
     """Update `number` of the stage attempt as the run recorded it before a resume, if any."""
     with session_scope() as session:
@@ -61,6 +63,7 @@ def recall_update(stage_run_id: int, stage: Stage, number: int) -> TakenUpdate |
     return None
 
 
+@retried_while_unavailable
 def current_progress(stage_run_id: int, stage: Stage) -> dict[str, float]:
     """Percent complete per work package after the last accepted update of the attempt."""
     with session_scope() as session:
@@ -76,7 +79,7 @@ def baseline_packages(stage_run_id: int) -> tuple[int, dict[str, str]]:
         return baseline.number, work_packages(baseline.schedule)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="begin reporting {stage.name}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="begin reporting {stage.name}")
 def begin_reporting(stage_run_id: int, stage: Stage) -> None:
     """Mark the stage attempt as taking status updates (`pmo status` checks this)."""
     with session_scope() as session:
@@ -85,7 +88,7 @@ def begin_reporting(stage_run_id: int, stage: Stage) -> None:
             stage_run.status = "reporting"
 
 
-@task(cache_policy=NO_CACHE, task_run_name="wait for status update {number}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="wait for status update {number}")
 def begin_status_wait(stage_run_id: int, stage: Stage, attempt: int, number: int) -> str | None:
     """None if update `number` is on record already (`pmo status` recorded it), else the
     pause key the run now waits at for it."""
@@ -98,13 +101,14 @@ def begin_status_wait(stage_run_id: int, stage: Stage, attempt: int, number: int
         )
 
 
+@retried_while_unavailable
 def last_status_pause_key(stage_run_id: int) -> str | None:
     """The pause key the run last waited at for an update, if it still waits there."""
     with session_scope() as session:
         return session.get(StageRun, stage_run_id).waiting_key
 
 
-@task(cache_policy=NO_CACHE, task_run_name="take status update {response_key}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="take status update {response_key}")
 def take_status_update(
     stage: Stage, stage_run_id: int, response_key: str, update: StatusUpdate
 ) -> TakenUpdate:
@@ -124,7 +128,7 @@ def take_status_update(
         return _taken(session, stage_run, stage, row)
 
 
-@task(cache_policy=NO_CACHE, task_run_name="send status report {number}")
+@task(cache_policy=NO_CACHE, **STORE_RETRIES, task_run_name="send status report {number}")
 def send_status_report(stage_run_id: int, number: int, report: DocumentRef) -> int:
     """Mail the status report to whom the communication plan names, once each."""
     with session_scope() as session:

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from pmo.brief import EXAMPLE_BRIEF, ProjectBrief, parse_brief
+from pmo.templating import BUNDLED_TEMPLATES
 from process_library.loader import LIBRARY_DIR
 
 BRIEF_DATA: dict[str, Any] = yaml.safe_load(EXAMPLE_BRIEF.read_text(encoding="utf-8"))
@@ -65,3 +66,17 @@ def feasibility_added() -> dict[str, Any]:
     data = lifecycle_data()
     data["stages"].insert(1, copy.deepcopy(FEASIBILITY))
     return data
+
+
+# Renders nothing, slowly (the sandbox caps a range at 100,000): a few seconds in which
+# the stakeholder register is being written and the charter already is.
+SLOW = "{%- for i in range(100000) %}{% for j in range(100) %}{% endfor %}{% endfor -%}\n"
+
+
+def slow_stakeholder_register(folder: Path) -> Path:
+    """A PMO's own templates folder (PMO_TEMPLATES_DIR) whose stakeholder register takes
+    seconds to render; it renders the same text."""
+    folder.mkdir()
+    bundled = (BUNDLED_TEMPLATES / "stakeholder-register.md.j2").read_text(encoding="utf-8")
+    (folder / "stakeholder-register.md.j2").write_text(SLOW + bundled, encoding="utf-8")
+    return folder

@@ -14,6 +14,7 @@ from pmo.cli import (
     docs,
     gates,
     library,
+    mail,
     plan,
     portfolio,
     projects,
@@ -65,6 +66,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("up")(server.up)
+app.command("recover")(server.recover)
 app.command("start")(projects.start)
 app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)
@@ -77,6 +79,7 @@ app.command("portfolio")(portfolio.portfolio)
 app.add_typer(library.app, name="library")
 app.add_typer(plan.app, name="plan")
 app.command("change")(plan.change)
+app.add_typer(mail.app, name="mail")
 
 
 def main() -> None:

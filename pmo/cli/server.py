@@ -1,5 +1,8 @@
-"""`pmo up`: the embedded default for real use: a local Prefect server and the deployments."""
+"""`pmo up`: the embedded default for real use: a local Prefect server and the deployments;
+`pmo recover`: lifecycle runs whose process died, scheduled again."""
 
+import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -21,3 +24,34 @@ def up(
     from pmo.runtime.serve import run_embedded
 
     run_embedded(port, auth)
+
+
+def recover(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list the runs that would be scheduled again.")
+    ] = False,
+    stale_after: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            help="Seconds without a heartbeat or state change after which a Running or "
+            "Pending lifecycle run is taken as dead.",
+        ),
+    ] = 600,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Schedule again the lifecycle runs of open projects whose process died (Crashed, or
+    Running with no heartbeat) or that failed because the store was unavailable: each
+    re-runs from the top and goes on from where its project stands, writing and sending
+    nothing twice. `pmo up` does this as it starts."""
+    from pmo.runtime.recovery import recover_runs
+
+    found = recover_runs(dry_run=dry_run, stale_seconds=stale_after)
+    if as_json:
+        typer.echo(json.dumps([asdict(run) for run in found], indent=2))
+        return
+    if not found:
+        typer.echo("No lifecycle run needs recovering.")
+    for run in found:
+        done = "scheduled again" if run.rescheduled else "would be scheduled again"
+        typer.echo(f"{run.run_id} {run.name}: {run.why}; {done}")

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT, serve_deployments
 from pmo.runtime.connection import client_environment, prefect_api, server_auth_string
+from pmo.runtime.recovery import recover_runs
 from pmo.runtime.server import ServerDidNotStart, child_process, local_prefect_server
 from pmo.settings import get_settings, redacted_url
 
@@ -44,6 +45,10 @@ def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
             console.print(f"Prefect UI: [bold]{ui}[/]  (store: {store})")
             if credentials:
                 console.print("API and UI require the user:password in PREFECT_API_AUTH_STRING.")
+            # Nothing runs a lifecycle on this server but what this process is about to
+            # serve: a run left Running or Pending was left so by a process that is gone.
+            for run in recover_runs(stale_seconds=0):
+                console.print(f"Recovering {run.name} ({run.run_id}): {run.why}.", soft_wrap=True)
             console.print("Serving project-lifecycle and gate-sla; Ctrl-C stops.")
             try:
                 serve_deployments()

@@ -102,6 +102,17 @@ def open_store(url: str | None = None) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A session committed on success and rolled back on any error: no half-written state."""
-    with open_store(url)() as session, session.begin():
-        yield session
+    """A session committed on success and rolled back on any error: no half-written state.
+
+    Losing the database on the way (a connection cut, a server restarting) raises
+    StoreUnavailable: nothing of the transaction was committed, and doing it again later
+    is safe (tasks retry it)."""
+    url = url or get_settings().store_url
+    try:
+        with open_store(url)() as session, session.begin():
+            yield session
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailable(
+            f"the store at {redacted_url(url)} is unavailable: "
+            f"{_reason(error, make_url(url).password)}"
+        ) from None
