@@ -43,6 +43,16 @@ class PmoSettings(BaseSettings):
         default=None, description="Prefect UI base URL used in links; derived from the API URL."
     )
     port: int = Field(default=4200, description="Port of the server that `pmo up` runs.")
+    web_url: str = Field(
+        default="http://127.0.0.1:4300",
+        description="Base URL of the approvers' review pages in mails (`pmo up` serves them "
+        "on its port; behind a proxy, the proxy's address).",
+    )
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the review pages' CSRF tokens; every instance of `pmo web` behind "
+        "one proxy needs the same. Unset: one kept in `home/web-secret`.",
+    )
     server_auth: bool = Field(
         default=False,
         description="`pmo up` and `pmo demo` start a Prefect server that requires basic "

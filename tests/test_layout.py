@@ -23,6 +23,7 @@ LAYERS = [
     {"pmo.documents"},
     {"tasks"},
     {"flows"},
+    {"pmo.web"},
     {"pmo.runtime"},
     {"pmo.cli"},
 ]

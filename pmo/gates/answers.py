@@ -4,17 +4,17 @@ Shared by the lifecycle flow, `pmo approve` and the gate-sla flow, so all apply 
 rules.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any, Literal
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.gates.messages import renewal_composer
+from pmo.gates.links import inbox_url, review_url
+from pmo.gates.messages import Composer, MailedLinks, renewal_composer
 from pmo.gates.rules import (
     WRONG_CODES_BEFORE_LOCK,
     Answer,
@@ -23,7 +23,9 @@ from pmo.gates.rules import (
     gate_approvers,
     gate_outcome,
     hash_code,
+    hash_token,
     new_code,
+    new_link_token,
     refusal_reason,
 )
 from pmo.mail import Delivery, compose_message, send_once
@@ -31,7 +33,9 @@ from pmo.store.models import (
     ApprovalCode,
     Gate,
     GateDecision,
+    InboxLink,
     Project,
+    ReviewLink,
     StageRun,
     utcnow,
 )
@@ -51,6 +55,9 @@ POLICY = "policy"  # who a timeout decision is recorded as: never a person
 # `pmo approve` (recorded first; it wakes the run only when the answer decides the round).
 FORM = "prefect"
 CLI = "cli"
+# The review page: recorded first, like `pmo approve`; the approver's personal link
+# authenticates the answer instead of the code.
+WEB = "web"
 
 
 def gate_site(project: Project, stage_run: StageRun, gate: Gate) -> GateSite:
@@ -135,9 +142,19 @@ def round_outcome(
 
 
 def judge_answer(
-    session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief, answer: Answer
+    session: Session,
+    *,
+    gate: Gate,
+    definition: GateDefinition,
+    brief: ProjectBrief,
+    answer: Answer,
+    link: ReviewLink | None = None,
 ) -> Refusal | None:
-    """Why the answer would be refused at the gate's current round, or None if it counts."""
+    """Why the answer would be refused at the gate's current round, or None if it counts.
+
+    With `link` (the review page) the approver's personal link authenticates the answer
+    in place of the code: it must be this gate's, for its current round, and its approver's.
+    """
     decided = gate.outcome if gate.status == "decided" else None
     decided = decided or round_outcome(
         session, gate=gate, definition=definition, brief=brief, round=gate.round
@@ -150,6 +167,15 @@ def judge_answer(
             f"gate '{gate.gate_key}' is locked after {WRONG_CODES_BEFORE_LOCK} wrong codes; "
             "the PMO must unlock it",
         )
+    if link is not None:
+        if link.gate_id != gate.id or link.approver_email != answer.approver.lower():
+            return Refusal("wrong-link", "this link is not for this approver and gate")
+        if link.round != gate.round:
+            return Refusal(
+                "link-expired",
+                f"this link was for round {link.round} of gate '{gate.gate_key}', which has "
+                "ended; the latest message has the link for the current round",
+            )
     code = approval_code(session, gate=gate, round=gate.round, approver=answer.approver.lower())
     return refusal_reason(
         gate=definition,
@@ -159,6 +185,7 @@ def judge_answer(
         round=gate.round,
         stored_code_hash=code.code_hash if code else None,
         code_used=bool(code and code.used_at),
+        by_link=link is not None,
     )
 
 
@@ -172,9 +199,11 @@ def record_answer(
     answer: Answer,
     channel: str,
     flow_run_id: str | None,
+    link: ReviewLink | None = None,
 ) -> Recorded:
     """Judge one answer and record it, accepted or refused, once per `response_key`: the
-    one place an answer is judged, whichever way it came (`pmo approve`, the Resume form).
+    one place an answer is judged, whichever way it came (`pmo approve`, the Resume form,
+    the review page, whose personal `link` stands in for the code).
 
     An accepted answer uses up its code. Wrong codes are counted; the one that reaches
     the limit locks the gate and alerts the PMO contacts of the project's lifecycle.
@@ -185,12 +214,12 @@ def record_answer(
     if row is None:
         approver = answer.approver.lower()
         refusal = judge_answer(
-            session, gate=gate, definition=definition, brief=brief, answer=answer
+            session, gate=gate, definition=definition, brief=brief, answer=answer, link=link
         )
-        if refusal is None:
-            approval_code(
-                session, gate=gate, round=gate.round, approver=approver
-            ).used_at = utcnow()
+        if refusal is None and (
+            code := approval_code(session, gate=gate, round=gate.round, approver=approver)
+        ):
+            code.used_at = utcnow()
         elif refusal.kind == "wrong-code":
             gate.wrong_codes += 1
             if gate.wrong_codes >= WRONG_CODES_BEFORE_LOCK:
@@ -286,19 +315,22 @@ def send_approval_request(
     gate: Gate,
     round: int,
     approver: str,
-    compose: Callable[[str], EmailMessage],
+    compose: Composer,
     purpose: str = "request",
 ) -> Delivery | None:
-    """Issue `approver` a fresh code for this gate round and mail it, once per purpose.
+    """Issue `approver` a fresh code for this gate round and mail it, once per purpose,
+    with their personal links: the round's review page and their inbox.
 
-    Only the code's hash is stored, so the code is minted in the same transaction that
-    sends it: a failed delivery rolls the code back, and a resend after a crash mints a
-    new code that replaces the one that may never have arrived. A reminder or a reissue
-    after an unlock (other purposes) replaces the code the same way.
+    Only the hashes of the code and links are stored, so they are minted in the same
+    transaction that sends them: a failed delivery rolls them back, and a resend after a
+    crash mints new ones. A reminder or a reissue after an unlock (other purposes)
+    replaces the code the same way; the links of a round all work until it ends.
     """
     key = f"gate-{purpose}:{gate.id}:{round}:{approver}"
     code = new_code()
     code_hash = hash_code(gate_id=gate.id, round=round, approver=approver, code=code)
+    review_token, inbox_token = new_link_token(), new_link_token()
+    links = MailedLinks(review=review_url(review_token), inbox=inbox_url(inbox_token))
 
     def replace_code() -> None:
         stored = approval_code(session, gate=gate, round=round, approver=approver)
@@ -311,12 +343,21 @@ def send_approval_request(
         else:
             stored.code_hash, stored.issued_at = code_hash, utcnow()
             stored.used_at = None
+        session.add(
+            ReviewLink(
+                gate_id=gate.id,
+                round=round,
+                approver_email=approver,
+                token_hash=hash_token(review_token),
+            )
+        )
+        session.add(InboxLink(approver_email=approver, token_hash=hash_token(inbox_token)))
 
     return send_once(
         session,
         key=key,
         project_id=gate.project_id,
-        message=lambda: compose(code),
+        message=lambda: compose(code, links=links),
         before_delivery=replace_code,
     )
 

@@ -211,9 +211,39 @@ class GateDecision(Base):
     accepted: Mapped[bool]
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     refusal_kind: Mapped[str | None] = mapped_column(String(30))
+    # `prefect` (the Resume form), `cli` (`pmo approve`, with the code), `web` (the review
+    # page, authenticated by the approver's personal link instead of the code), `policy`.
     channel: Mapped[str] = mapped_column(String(20), default="prefect")
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReviewLink(Base):
+    """A personal link to a gate round's review page, mailed with the approval code: only
+    the token's sha256 is kept. It authenticates its approver for this gate and round
+    only, and is dead for deciding once the round ends (it then shows the decision)."""
+
+    __tablename__ = "review_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    round: Mapped[int]
+    approver_email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class InboxLink(Base):
+    """A personal link to an approver's inbox (every gate waiting on them), mailed with
+    each gate request; only the token's sha256 is kept; `pmo tokens revoke` ends it."""
+
+    __tablename__ = "inbox_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approver_email: Mapped[str] = mapped_column(String(320), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DocumentRecord(Base):

@@ -1,0 +1,53 @@
+"""review links: approvers' personal links to a gate round's review page and to their inbox
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-12-02 01:00:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "review_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("gate_id", sa.Integer(), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("approver_email", sa.String(length=320), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["gate_id"], ["gates.id"], name=op.f("fk_review_links_gate_id_gates")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_review_links_token_hash")),
+    )
+    op.create_table(
+        "inbox_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("approver_email", sa.String(length=320), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_inbox_links_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_inbox_links_approver_email"), "inbox_links", ["approver_email"], unique=False
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_inbox_links_approver_email"), table_name="inbox_links")
+    op.drop_table("inbox_links")
+    op.drop_table("review_links")
