@@ -54,6 +54,7 @@ app = typer.Typer(
 )
 app.command("demo")(demo.demo)
 app.command("up")(server.up)
+app.command("web")(server.web)
 app.command("start")(projects.start)
 app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)

@@ -22,9 +22,9 @@ def flow_run_url(run_id: object) -> str:
 
 def review_url(token: str) -> str:
     """An approver's personal link to a gate round's review page."""
-    return f"{get_settings().web_url.rstrip('/')}/review/{token}"
+    return f"{get_settings().resolved_web_url}/review/{token}"
 
 
 def inbox_url(token: str) -> str:
     """An approver's personal link to their inbox: every gate waiting on them."""
-    return f"{get_settings().web_url.rstrip('/')}/inbox/{token}"
+    return f"{get_settings().resolved_web_url}/inbox/{token}"

@@ -19,9 +19,9 @@ from process_library.loader import load_lifecycle
 from tests.project_record import at_gate, write
 
 WATERFALL = load_lifecycle("pmbok-waterfall")
-REVIEW_LINE = re.compile(r"^Review and decide: (\S+)$", re.M)
-INBOX_LINE = re.compile(r"^Your inbox, every gate waiting on you: (\S+)$", re.M)
-CODE_LINE = re.compile(r"^Approval code: (\S+)$", re.M)
+REVIEW_LINE = re.compile(r"^Review and decide: (\S+)\s*$", re.M)
+INBOX_LINE = re.compile(r"^Your inbox, every gate waiting on you: (\S+)\s*$", re.M)
+CODE_LINE = re.compile(r"^Approval code: (\S+)\s*$", re.M)
 
 
 @dataclass(frozen=True)
