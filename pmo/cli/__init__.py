@@ -8,7 +8,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
-from pmo.cli import audit, demo, docs, gates, library, projects, server, status
+from pmo.cli import audit, demo, docs, gates, library, projects, server, status, tokens
 from pmo.errors import PmoInputError, ServiceUnavailable
 from process_library.errors import LifecycleError
 
@@ -64,6 +64,7 @@ app.command("audit")(audit.audit)
 app.command("status")(status.status)
 app.command("projects")(status.projects)
 app.add_typer(library.app, name="library")
+app.add_typer(tokens.app, name="tokens")
 
 
 def main() -> None:

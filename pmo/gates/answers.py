@@ -170,6 +170,8 @@ def judge_answer(
     if link is not None:
         if link.gate_id != gate.id or link.approver_email != answer.approver.lower():
             return Refusal("wrong-link", "this link is not for this approver and gate")
+        if link.revoked_at is not None:
+            return Refusal("link-revoked", "this link was revoked; the PMO can tell you why")
         if link.round != gate.round:
             return Refusal(
                 "link-expired",

@@ -228,14 +228,16 @@ class ReviewLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
     round: Mapped[int]
-    approver_email: Mapped[str] = mapped_column(String(320))
+    approver_email: Mapped[str] = mapped_column(String(320), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class InboxLink(Base):
     """A personal link to an approver's inbox (every gate waiting on them), mailed with
-    each gate request; only the token's sha256 is kept; `pmo tokens revoke` ends it."""
+        each gate request; only the token's sha256 is kept; `pmo tokens revoke` ends it (and
+    the approver's review links with it)."""
 
     __tablename__ = "inbox_links"
 

@@ -13,14 +13,9 @@ from pmo.gates.rules import Answer
 from pmo.limits import TEXT_CHARS, check_length
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import Gate, GateDecision, Project, StageRun
-from pmo.web.tokens import review_link
+from pmo.store.models import Gate, GateDecision, Project, ReviewLink, StageRun
 
 DECISIONS = ("go", "kill", "hold", "recycle")
-
-
-class UnknownLink(PmoInputError):
-    """A token no review link of ours has: forged, mistyped or cut short."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +26,10 @@ class Decided:
     woken: bool
 
 
-def decide(token: str, *, decision: str, comment: str, conditions: str) -> Decided:
-    """Have the store judge and record the decision of the link's approver; wake the run
-    when it decides the round. A refused answer is recorded as refused, as any other.
+def decide(link_id: int, *, decision: str, comment: str, conditions: str) -> Decided:
+    """Have the store judge and record the decision of the approver of review link
+    `link_id` (whose token, or inbox token, the page checked); wake the run when it
+    decides the round. A refused answer is recorded as refused, as any other.
 
     The same form posted twice (a double click, a reload) is one answer: its response
     key is the link and what it says, so the second post finds the first's record.
@@ -43,9 +39,7 @@ def decide(token: str, *, decision: str, comment: str, conditions: str) -> Decid
     check_length("comment", comment, TEXT_CHARS)
     check_length("conditions", conditions, TEXT_CHARS)
     with session_scope() as session:
-        link = review_link(session, token)
-        if link is None:
-            raise UnknownLink("link", "this link is not one we sent")
+        link = session.get(ReviewLink, link_id)
         gate = session.get(Gate, link.gate_id)
         stage_run = session.get(StageRun, gate.stage_run_id)
         project = session.get(Project, gate.project_id)

@@ -78,8 +78,9 @@ class ReviewPage:
     why_not: str
 
 
-def review_page(session: Session, *, link: ReviewLink) -> ReviewPage:
+def review_page(session: Session, *, link_id: int) -> ReviewPage:
     """The page a review link opens, as the store has the gate now."""
+    link = session.get(ReviewLink, link_id)
     gate = session.get(Gate, link.gate_id)
     stage_run = session.get(StageRun, gate.stage_run_id)
     project = session.get(Project, gate.project_id)
@@ -137,6 +138,8 @@ def review_page(session: Session, *, link: ReviewLink) -> ReviewPage:
 
 
 def _why_not(gate: Gate, link: ReviewLink, outcome: str | None, answered: bool) -> str:
+    if link.revoked_at is not None:
+        return "This link was revoked."
     if link.round != gate.round:
         return (
             f"Round {link.round} of this gate has ended (it was put on hold); the gate is now "

@@ -26,11 +26,15 @@ def upgrade() -> None:
         sa.Column("approver_email", sa.String(length=320), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["gate_id"], ["gates.id"], name=op.f("fk_review_links_gate_id_gates")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_links")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_review_links_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_review_links_approver_email"), "review_links", ["approver_email"], unique=False
     )
     op.create_table(
         "inbox_links",
@@ -50,4 +54,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_inbox_links_approver_email"), table_name="inbox_links")
     op.drop_table("inbox_links")
+    op.drop_index(op.f("ix_review_links_approver_email"), table_name="review_links")
     op.drop_table("review_links")
