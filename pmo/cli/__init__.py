@@ -8,7 +8,18 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer.core import TyperGroup
 
-from pmo.cli import audit, demo, docs, gates, library, projects, server, status, tokens
+from pmo.cli import (
+    audit,
+    delegation,
+    demo,
+    docs,
+    gates,
+    library,
+    projects,
+    server,
+    status,
+    tokens,
+)
 from pmo.errors import PmoInputError, ServiceUnavailable
 from process_library.errors import LifecycleError
 
@@ -59,6 +70,7 @@ app.command("start")(projects.start)
 app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)
 app.command("unlock")(gates.unlock)
+app.command("delegate")(delegation.delegate)
 app.command("docs")(docs.docs)
 app.command("audit")(audit.audit)
 app.command("status")(status.status)

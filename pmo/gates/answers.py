@@ -4,6 +4,7 @@ Shared by the lifecycle flow, `pmo approve` and the gate-sla flow, so all apply 
 rules.
 """
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
+from pmo.gates.delegation import active_delegation, delegated_seat
 from pmo.gates.links import inbox_url, review_url
 from pmo.gates.messages import Composer, MailedLinks, renewal_composer
 from pmo.gates.rules import (
@@ -141,6 +143,25 @@ def round_outcome(
     return gate_outcome(definition, approvers, [r.decision for r in rows])
 
 
+def answering_seat(
+    session: Session,
+    *,
+    definition: GateDefinition,
+    brief: ProjectBrief,
+    person: str,
+    link: ReviewLink | None = None,
+) -> str:
+    """The approver whose seat on the gate an answer from `person` fills: their own, or,
+    for a delegate, the approver whose request was mailed to them (the link's) or who
+    delegates to them now."""
+    if link is not None:
+        return link.approver_email
+    approvers = gate_approvers(definition, brief)
+    if person in approvers:
+        return person
+    return delegated_seat(session, person=person, seats=approvers) or person
+
+
 def judge_answer(
     session: Session,
     *,
@@ -154,6 +175,8 @@ def judge_answer(
 
     With `link` (the review page) the approver's personal link authenticates the answer
     in place of the code: it must be this gate's, for its current round, and its approver's.
+    A delegate answers for the approver's seat, by the approver's rules and code, and
+    may not be the project manager either.
     """
     decided = gate.outcome if gate.status == "decided" else None
     decided = decided or round_outcome(
@@ -167,8 +190,10 @@ def judge_answer(
             f"gate '{gate.gate_key}' is locked after {WRONG_CODES_BEFORE_LOCK} wrong codes; "
             "the PMO must unlock it",
         )
+    person = answer.approver.lower()
+    seat = answering_seat(session, definition=definition, brief=brief, person=person, link=link)
     if link is not None:
-        if link.gate_id != gate.id or link.approver_email != answer.approver.lower():
+        if link.gate_id != gate.id or (link.delegate_email or link.approver_email) != person:
             return Refusal("wrong-link", "this link is not for this approver and gate")
         if link.revoked_at is not None:
             return Refusal("link-revoked", "this link was revoked; the PMO can tell you why")
@@ -178,11 +203,17 @@ def judge_answer(
                 f"this link was for round {link.round} of gate '{gate.gate_key}', which has "
                 "ended; the latest message has the link for the current round",
             )
-    code = approval_code(session, gate=gate, round=gate.round, approver=answer.approver.lower())
+    if seat != person and person == brief.project_manager.email:
+        return Refusal(
+            "project-manager",
+            f"{person} is the project manager and cannot approve their own gate, "
+            f"not even for {seat}",
+        )
+    code = approval_code(session, gate=gate, round=gate.round, approver=seat)
     return refusal_reason(
         gate=definition,
         brief=brief,
-        answer=answer,
+        answer=dataclasses.replace(answer, approver=seat),
         gate_id=gate.id,
         round=gate.round,
         stored_code_hash=code.code_hash if code else None,
@@ -215,13 +246,14 @@ def record_answer(
     refusal = None
     if row is None:
         approver = answer.approver.lower()
+        seat = answering_seat(
+            session, definition=definition, brief=brief, person=approver, link=link
+        )
         refusal = judge_answer(
             session, gate=gate, definition=definition, brief=brief, answer=answer, link=link
         )
-        if refusal is None and (
-            code := approval_code(session, gate=gate, round=gate.round, approver=approver)
-        ):
-            code.used_at = utcnow()
+        if refusal is None:
+            approval_code(session, gate=gate, round=gate.round, approver=seat).used_at = utcnow()
         elif refusal.kind == "wrong-code":
             gate.wrong_codes += 1
             if gate.wrong_codes >= WRONG_CODES_BEFORE_LOCK:
@@ -232,7 +264,7 @@ def record_answer(
             round=gate.round,
             response_key=response_key,
             approver_email=approver,
-            roles=", ".join(gate_approvers(definition, brief).get(approver, [])),
+            roles=", ".join(gate_approvers(definition, brief).get(seat, [])),
             decision=answer.decision,
             comment=answer.comment,
             conditions=answer.conditions,
@@ -241,6 +273,7 @@ def record_answer(
             refusal_kind=refusal.kind if refusal else None,
             channel=channel,
             flow_run_id=flow_run_id,
+            on_behalf_of=seat if seat != approver else None,
         )
         session.add(row)
         session.flush()
@@ -327,12 +360,21 @@ def send_approval_request(
     transaction that sends them: a failed delivery rolls them back, and a resend after a
     crash mints new ones. A reminder or a reissue after an unlock (other purposes)
     replaces the code the same way; the links of a round all work until it ends.
+    While the approver delegates (`pmo delegate`), the message goes to their delegate.
     """
     key = f"gate-{purpose}:{gate.id}:{round}:{approver}"
     code = new_code()
     code_hash = hash_code(gate_id=gate.id, round=round, approver=approver, code=code)
     review_token, inbox_token = new_link_token(), new_link_token()
-    links = MailedLinks(review=review_url(review_token), inbox=inbox_url(inbox_token))
+    # An approver away: the request goes to their delegate, who answers for them.
+    away = active_delegation(session, approver=approver)
+    delegate = away.to_email if away else None
+    links = MailedLinks(
+        review=review_url(review_token),
+        inbox=inbox_url(inbox_token),
+        delegate=delegate,
+        delegated_until=away.until if away else None,
+    )
 
     def replace_code() -> None:
         stored = approval_code(session, gate=gate, round=round, approver=approver)
@@ -350,10 +392,13 @@ def send_approval_request(
                 gate_id=gate.id,
                 round=round,
                 approver_email=approver,
+                delegate_email=delegate,
                 token_hash=hash_token(review_token),
             )
         )
-        session.add(InboxLink(approver_email=approver, token_hash=hash_token(inbox_token)))
+        session.add(
+            InboxLink(approver_email=delegate or approver, token_hash=hash_token(inbox_token))
+        )
 
     return send_once(
         session,

@@ -19,10 +19,13 @@ from process_library.schema import Stage
 @dataclass(frozen=True)
 class MailedLinks:
     """An approver's personal links in a gate message: this round's review page (where
-    they decide without the code) and their inbox."""
+    they decide without the code) and their inbox; and, when the approver delegates, the
+    delegate the message goes to instead, and until when."""
 
     review: str
     inbox: str
+    delegate: str | None = None
+    delegated_until: datetime | None = None
 
 
 class Composer(Protocol):
@@ -58,7 +61,7 @@ def _gate_message(
             },
         )
         message = compose_message(
-            to=[approver],
+            to=[links.delegate if links and links.delegate else approver],
             subject=f"[{site.project_key}] {site.gate_name}: {subject}",
             body=body,
             message_id_key=f"{site.once_key}/{round}/{approver}/{kind}",

@@ -216,12 +216,34 @@ class GateDecision(Base):
     channel: Mapped[str] = mapped_column(String(20), default="prefect")
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The approver a delegate answered for ("B for A": approver_email is B); None when the
+    # approver answered in person.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(320))
+
+
+class Delegation(Base):
+    """An approver away: from `starts_at` until `until`, new gate requests for
+    `from_email` go to `to_email`, who answers for them. `created_by` is the approver or
+    a PMO contact; `ended_at` is set when it is ended early."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_email: Mapped[str] = mapped_column(String(320), index=True)
+    to_email: Mapped[str] = mapped_column(String(320), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class ReviewLink(Base):
-    """A personal link to a gate round's review page, mailed with the approval code: only
-    the token's sha256 is kept. It authenticates its approver for this gate and round
-    only, and is dead for deciding once the round ends (it then shows the decision)."""
+    """A personal link to a gate round's review page, mailed with the approval code (to the
+    approver, or to their delegate): only the token's sha256 is kept. It authenticates
+    its approver for this gate and round only, and is dead for deciding once the round
+    ends (it then shows the decision)."""
 
     __tablename__ = "review_links"
 
@@ -229,6 +251,8 @@ class ReviewLink(Base):
     gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
     round: Mapped[int]
     approver_email: Mapped[str] = mapped_column(String(320), index=True)
+    # Who the link was mailed to instead, answering for the approver (a delegation).
+    delegate_email: Mapped[str | None] = mapped_column(String(320))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

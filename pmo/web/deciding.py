@@ -40,6 +40,7 @@ def decide(link_id: int, *, decision: str, comment: str, conditions: str) -> Dec
     check_length("conditions", conditions, TEXT_CHARS)
     with session_scope() as session:
         link = session.get(ReviewLink, link_id)
+        person = link.delegate_email or link.approver_email  # a delegate answers for the seat
         gate = session.get(Gate, link.gate_id)
         stage_run = session.get(StageRun, gate.stage_run_id)
         project = session.get(Project, gate.project_id)
@@ -53,7 +54,7 @@ def decide(link_id: int, *, decision: str, comment: str, conditions: str) -> Dec
             definition=definition,
             brief=brief,
             response_key=response_key,
-            answer=Answer(link.approver_email, decision, "", comment, conditions),
+            answer=Answer(person, decision, "", comment, conditions),
             channel=WEB,
             flow_run_id=gate.flow_run_id,
             link=link,

@@ -36,6 +36,7 @@ class Choice:
 @dataclass(frozen=True)
 class RecordedAnswer:
     approver: str
+    on_behalf_of: str | None
     decision: str
     comment: str
     conditions: str
@@ -48,7 +49,8 @@ class RecordedAnswer:
 class ReviewPage:
     """Everything a review page shows; `can_decide` says whether it shows the buttons."""
 
-    approver: str
+    approver: str  # who the link was mailed to
+    for_approver: str | None  # the approver they answer for, as a delegate
     roles: list[str]
     project_key: str
     project_name: str
@@ -100,7 +102,8 @@ def review_page(session: Session, *, link_id: int) -> ReviewPage:
     answered = bool(code and code.used_at)
     why_not = _why_not(gate, link, outcome, answered)
     return ReviewPage(
-        approver=link.approver_email,
+        approver=link.delegate_email or link.approver_email,
+        for_approver=link.approver_email if link.delegate_email else None,
         roles=gate_approvers(definition, brief).get(link.approver_email, []),
         project_key=project.key,
         project_name=project.name,
@@ -175,6 +178,7 @@ def _as_html(pack: DocumentRecord | None) -> Markup:
 def _recorded(row: GateDecision) -> RecordedAnswer:
     return RecordedAnswer(
         approver=row.approver_email,
+        on_behalf_of=row.on_behalf_of,
         decision=row.decision,
         comment=row.comment,
         conditions=row.conditions,

@@ -12,7 +12,7 @@ import hmac
 import os
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from pmo.files import write_atomically
@@ -39,8 +39,9 @@ def inbox_link(session: Session, token: str) -> InboxLink | None:
 
 
 def inbox_review_link(session: Session, inbox: InboxLink, gate_id: int) -> ReviewLink | None:
-    """The review link the inbox's approver was mailed for the gate's current round: the
-    inbox link authenticates them, this link is what their answer is recorded under."""
+    """The review link the inbox's approver was mailed for the gate's current round (as
+    its approver or as a delegate): the inbox link authenticates them, this link is what
+    their answer is recorded under."""
     gate = session.get(Gate, gate_id)
     if gate is None:
         return None
@@ -49,7 +50,10 @@ def inbox_review_link(session: Session, inbox: InboxLink, gate_id: int) -> Revie
         .where(
             ReviewLink.gate_id == gate.id,
             ReviewLink.round == gate.round,
-            ReviewLink.approver_email == inbox.approver_email,
+            or_(
+                ReviewLink.approver_email == inbox.approver_email,
+                ReviewLink.delegate_email == inbox.approver_email,
+            ),
         )
         .order_by(ReviewLink.id.desc())
         .limit(1)

@@ -1,4 +1,5 @@
-"""review links: approvers' personal links to a gate round's review page and to their inbox
+"""review links and delegations: approvers' personal links to a gate round's review page
+and to their inbox; delegations, and the approver a delegate answered for
 
 Revision ID: 0010
 Revises: 0008
@@ -24,6 +25,7 @@ def upgrade() -> None:
         sa.Column("gate_id", sa.Integer(), nullable=False),
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("approver_email", sa.String(length=320), nullable=False),
+        sa.Column("delegate_email", sa.String(length=320), nullable=True),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
@@ -50,8 +52,31 @@ def upgrade() -> None:
         op.f("ix_inbox_links_approver_email"), "inbox_links", ["approver_email"], unique=False
     )
 
+    op.create_table(
+        "delegations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("from_email", sa.String(length=320), nullable=False),
+        sa.Column("to_email", sa.String(length=320), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=320), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_by", sa.String(length=320), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delegations")),
+    )
+    op.create_index(op.f("ix_delegations_from_email"), "delegations", ["from_email"], unique=False)
+    op.create_index(op.f("ix_delegations_to_email"), "delegations", ["to_email"], unique=False)
+    with op.batch_alter_table("gate_decisions") as batch:
+        batch.add_column(sa.Column("on_behalf_of", sa.String(length=320), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("gate_decisions") as batch:
+        batch.drop_column("on_behalf_of")
+    op.drop_index(op.f("ix_delegations_to_email"), table_name="delegations")
+    op.drop_index(op.f("ix_delegations_from_email"), table_name="delegations")
+    op.drop_table("delegations")
     op.drop_index(op.f("ix_inbox_links_approver_email"), table_name="inbox_links")
     op.drop_table("inbox_links")
     op.drop_index(op.f("ix_review_links_approver_email"), table_name="review_links")
