@@ -146,6 +146,13 @@ class Timing(_Strict):
         return self
 
 
+class Meeting(_Strict):
+    """A gate reviewed in a meeting: the PMO sets its time (`pmo meeting`), and each
+    approver gets a calendar invitation with their review link."""
+
+    minutes: int = Field(ge=5, le=480, description="How long the review meeting lasts.")
+
+
 class Gate(_Strict):
     """The decision point that closes a stage."""
 
@@ -160,6 +167,7 @@ class Gate(_Strict):
     must_meet: tuple[Criterion, ...] = ()
     should_meet: tuple[Criterion, ...] = ()
     timing: Timing = Timing()
+    meeting: Meeting | None = None
 
     @model_validator(mode="after")
     def _go_is_possible(self) -> "Gate":

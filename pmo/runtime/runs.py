@@ -32,6 +32,7 @@ from pmo.gates.answers import (
 )
 from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
+from pmo.gates.meetings import schedule_meeting
 from pmo.gates.rules import Answer
 from pmo.gates.sla import gate_due
 from pmo.methodology.project import load_brief_for
@@ -303,3 +304,41 @@ def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:
 def _stage_waits_at(stage_run_id: int) -> str | None:
     with session_scope() as session:
         return session.get(StageRun, stage_run_id).waiting_key
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A gate meeting set or moved: the gate, when, and who got an invitation now."""
+
+    gate: str
+    project: str
+    starts_at: datetime
+    minutes: int
+    sequence: int
+    invited: list[str]
+
+
+def schedule_gate_meeting(run_id: str, at: datetime, by: str) -> Scheduled:
+    """Set the review meeting of the gate the run waits at (a gate whose lifecycle asks
+    for one) and send the invitations, or an update when the time moves. PMO contacts only."""
+    by = _email_of_as(by)
+    with session_scope() as session:
+        project, stage_run, gate = _waiting_gate(session, run_id)
+        lifecycle = _pinned_lifecycle(session, stage_run)
+        meeting, invited = schedule_meeting(
+            session,
+            project=project,
+            gate=gate,
+            stage=gate_stage(lifecycle, stage_run, gate),
+            lifecycle=lifecycle,
+            at=at,
+            by=by,
+        )
+        return Scheduled(
+            gate.gate_name,
+            project.key,
+            meeting.starts_at,
+            meeting.minutes,
+            meeting.sequence,
+            invited,
+        )

@@ -239,6 +239,24 @@ class Delegation(Base):
     ended_by: Mapped[str | None] = mapped_column(String(320))
 
 
+class GateMeeting(Base):
+    """The review meeting of a gate round (its lifecycle asks for one): when, for how
+    long, and the invitation's SEQUENCE, raised by every new time and the cancellation."""
+
+    __tablename__ = "gate_meetings"
+    __table_args__ = (UniqueConstraint("gate_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    round: Mapped[int]
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    minutes: Mapped[int]
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    set_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class ReviewLink(Base):
     """A personal link to a gate round's review page, mailed with the approval code (to the
     approver, or to their delegate): only the token's sha256 is kept. It authenticates

@@ -15,7 +15,7 @@ from pmo.gates.messages import request_composer
 from pmo.gates.rules import gate_approvers
 from pmo.mail import read_outbox
 from pmo.store import session_scope
-from process_library.loader import load_lifecycle
+from process_library.loader import LoadedLifecycle, load_lifecycle
 from tests.project_record import at_gate, write
 
 WATERFALL = load_lifecycle("pmbok-waterfall")
@@ -44,22 +44,29 @@ def body_of(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content()
 
 
-def mailed_gate(brief: ProjectBrief, stage_index: int = 0, round: int = 1) -> MailedGate:
+def mailed_gate(
+    brief: ProjectBrief,
+    stage_index: int = 0,
+    round: int = 1,
+    lifecycle: LoadedLifecycle = WATERFALL,
+) -> MailedGate:
     """The brief's project at the gate of a stage, with its documents and gate pack written
     and every approver's request mailed to the outbox, read back from the outbox."""
-    stage = WATERFALL.lifecycle.stages[stage_index]
+    stage = lifecycle.lifecycle.stages[stage_index]
     run_id = str(uuid.uuid4())
     with session_scope() as session:
-        at_gate(session, brief, stage, run_id=run_id)
-    documents = [write(brief, stage, 1, key.key) for key in stage.documents[:1]]
+        at_gate(session, brief, stage, run_id=run_id, lifecycle=lifecycle)
+    documents = [write(brief, stage, 1, key.key, lifecycle) for key in stage.documents[:1]]
     card = scorecard(stage.gate, brief, {d.document_key for d in documents})
     approvers = gate_approvers(stage.gate, brief)
     with session_scope() as session:
-        project, stage_run, gate = at_gate(session, brief, stage, run_id=run_id)
+        project, stage_run, gate = at_gate(
+            session, brief, stage, run_id=run_id, lifecycle=lifecycle
+        )
         pack, _ = write_document_version(
             session,
             brief=brief,
-            lifecycle=WATERFALL,
+            lifecycle=lifecycle,
             stage=stage,
             attempt=1,
             document_key=f"gate-review-{stage.gate.key}",

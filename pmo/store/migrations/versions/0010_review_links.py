@@ -1,5 +1,6 @@
-"""review links and delegations: approvers' personal links to a gate round's review page
-and to their inbox; delegations, and the approver a delegate answered for
+"""review links, delegations, gate meetings: approvers' personal links to a gate round's
+review page and to their inbox; delegations, and the approver a delegate answered for;
+the review meeting of a gate round
 
 Revision ID: 0010
 Revises: 0008
@@ -69,9 +70,27 @@ def upgrade() -> None:
     op.create_index(op.f("ix_delegations_to_email"), "delegations", ["to_email"], unique=False)
     with op.batch_alter_table("gate_decisions") as batch:
         batch.add_column(sa.Column("on_behalf_of", sa.String(length=320), nullable=True))
+    op.create_table(
+        "gate_meetings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("gate_id", sa.Integer(), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("minutes", sa.Integer(), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("set_by", sa.String(length=320), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["gate_id"], ["gates.id"], name=op.f("fk_gate_meetings_gate_id_gates")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gate_meetings")),
+        sa.UniqueConstraint("gate_id", "round", name=op.f("uq_gate_meetings_gate_id_round")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gate_meetings")
     with op.batch_alter_table("gate_decisions") as batch:
         batch.drop_column("on_behalf_of")
     op.drop_index(op.f("ix_delegations_to_email"), table_name="delegations")
