@@ -1,7 +1,8 @@
-"""Answers at a gate, checked and recorded, and the codes that authenticate them.
+"""Answers at a gate, checked and recorded, and the codes and personal links that
+authenticate them.
 
-Shared by the lifecycle flow, `pmo approve` and the gate-sla flow, so all apply the same
-rules.
+Shared by the lifecycle flow, `pmo approve`, the review page and the gate-sla flow, so all
+apply the same rules.
 """
 
 import dataclasses
@@ -203,7 +204,8 @@ def judge_answer(
                 f"this link was for round {link.round} of gate '{gate.gate_key}', which has "
                 "ended; the latest message has the link for the current round",
             )
-    if seat != person and person == brief.project_manager.email:
+    manager = person == brief.project_manager.email and not definition.allow_project_manager
+    if seat != person and manager:
         return Refusal(
             "project-manager",
             f"{person} is the project manager and cannot approve their own gate, "
