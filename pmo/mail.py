@@ -80,8 +80,10 @@ def compose_message(
     body: str,
     message_id_key: str,
     attachments: list[Path] | None = None,
+    calendar: tuple[str, str] | None = None,
 ) -> EmailMessage:
-    """Build a plain-text message whose Message-ID is the same every time for the same key."""
+    """Build a plain-text message whose Message-ID is the same every time for the same key;
+    `calendar` (iCalendar text, its METHOD) attaches a meeting invitation or cancellation."""
     if not to:
         raise PmoInputError("email", "a message needs at least one recipient")
     message = EmailMessage(policy=MAIL_POLICY)
@@ -101,6 +103,11 @@ def compose_message(
         params = {"charset": "utf-8"} if maintype == "text" else None
         message.add_attachment(
             path.read_bytes(), maintype, subtype, filename=path.name, params=params
+        )
+    if calendar is not None:
+        text, method = calendar
+        message.add_attachment(
+            text, subtype="calendar", filename="invite.ics", params={"method": method}
         )
     return message
 

@@ -43,6 +43,19 @@ class PmoSettings(BaseSettings):
         default=None, description="Prefect UI base URL used in links; derived from the API URL."
     )
     port: int = Field(default=4200, description="Port of the server that `pmo up` runs.")
+    web_port: int = Field(
+        default=4300, description="Port of the approvers' pages that `pmo up` serves."
+    )
+    web_url: str | None = Field(
+        default=None,
+        description="Base URL of the approvers' pages in mails (behind a proxy, the proxy's "
+        "address); `http://127.0.0.1:<web_port>` when unset.",
+    )
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the review pages' CSRF tokens; every instance of `pmo web` behind "
+        "one proxy needs the same. Unset: one kept in `home/web-secret`.",
+    )
     server_auth: bool = Field(
         default=False,
         description="`pmo up` and `pmo demo` start a Prefect server that requires basic "
@@ -88,6 +101,10 @@ class PmoSettings(BaseSettings):
     @property
     def resolved_documents_dir(self) -> Path:
         return (self.documents_dir or self.resolved_home / "documents").expanduser()
+
+    @property
+    def resolved_web_url(self) -> str:
+        return (self.web_url or f"http://127.0.0.1:{self.web_port}").rstrip("/")
 
     @property
     def default_api_url(self) -> str:

@@ -1,5 +1,5 @@
-"""Render a template, the one way: documents to Markdown, emails to plain text; and the
-filters a template may use.
+"""Render a template, the one way: documents to Markdown, emails to plain text, the
+approvers' pages to HTML (every `{{ }}` HTML-escaped); and the filters a template may use.
 
 In a document every `{{ ... }}` that prints text is Markdown-escaped, so what a person typed
 into a brief comes out literally. Markdown the template builds itself and prints through
@@ -55,6 +55,12 @@ def render_text(template_name: str, context: Mapping[str, Any]) -> str:
     return _render(template_name, context, markdown=False)
 
 
+def render_html(template_name: str, context: Mapping[str, Any]) -> str:
+    """An HTML page (`templates/web/...`) filled from `context`; every printed value is
+    HTML-escaped (autoescape), so text a person typed shows literally."""
+    return _render(template_name, context, markdown=False, html=True)
+
+
 def check_template(template_name: str) -> Path:
     """Compile a document template (the PMO's own or the bundled one) without rendering it;
     return its file. A syntax error or a missing template is a TemplateProblem."""
@@ -68,8 +74,10 @@ def check_template(template_name: str) -> Path:
         raise TemplateProblem(template_name, _problem(error, None)) from error
 
 
-def _render(template_name: str, context: Mapping[str, Any], *, markdown: bool) -> str:
-    environment = _environment(get_settings().templates_dir, markdown)
+def _render(
+    template_name: str, context: Mapping[str, Any], *, markdown: bool, html: bool = False
+) -> str:
+    environment = _environment(get_settings().templates_dir, markdown, html)
     try:
         return environment.get_template(template_name).render(context)
     except TemplateSyntaxError as error:
@@ -86,7 +94,7 @@ def _render(template_name: str, context: Mapping[str, Any], *, markdown: bool) -
 
 
 @lru_cache(maxsize=8)
-def _environment(override: Path | None, markdown: bool) -> SandboxedEnvironment:
+def _environment(override: Path | None, markdown: bool, html: bool = False) -> SandboxedEnvironment:
     loaders: list[BaseLoader] = []
     if override is not None:
         folder = override.expanduser()
@@ -100,7 +108,7 @@ def _environment(override: Path | None, markdown: bool) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        autoescape=False,
+        autoescape=html,
         finalize=finalize if markdown else finalize_text,
     )
     environment.filters.update(FILTERS)

@@ -148,6 +148,13 @@ class Timing(_Strict):
         return self
 
 
+class Meeting(_Strict):
+    """A gate reviewed in a meeting: the PMO sets its time (`pmo meeting`), and each
+    approver gets a calendar invitation with their review link."""
+
+    minutes: int = Field(ge=5, le=480, description="How long the review meeting lasts.")
+
+
 class Gate(_Strict):
     """The decision point that closes a stage."""
 
@@ -162,6 +169,7 @@ class Gate(_Strict):
     must_meet: tuple[Criterion, ...] = ()
     should_meet: tuple[Criterion, ...] = ()
     timing: Timing = Timing()
+    meeting: Meeting | None = None
     funds_project: bool = Field(
         default=False,
         description="The gate that commits the project's money: its pack shows the project's "

@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from pmo.brief import ProjectBrief
 from pmo.gates import answers
-from pmo.gates.answers import Wait, gate_site
+from pmo.gates.answers import Wait, gate_site, gate_stage
 from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
+from pmo.gates.meetings import cancel_meeting
 from pmo.gates.rules import Answer, GateSite
 from pmo.gates.scoring import Scorecard, funding_shortfall, round_scorecard
 from pmo.store import session_scope
+from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import Gate, GateDecision, Project, StageRun, utcnow
 from pmo.store.records import (
     decided_gate,
@@ -127,6 +129,15 @@ def decide_gate(
         project = get_project(session, key=site.project_key)
         mark_decided(
             session, gate=gate, stage_run=stage_run, round=round, outcome=outcome, at=utcnow()
+        )
+        # The round's review meeting, if one was set, is cancelled with its invitees.
+        cancel_meeting(
+            session,
+            project=project,
+            gate=gate,
+            stage=gate_stage(lifecycle_for(session, stage_run=stage_run), stage_run, gate),
+            round=round,
+            outcome=outcome,
         )
         if outcome == "hold":
             project.status = "on-hold"

@@ -25,6 +25,7 @@ LAYERS = [
     {"pmo.documents"},
     {"tasks"},
     {"flows"},
+    {"pmo.web"},
     {"pmo.runtime"},
     {"pmo.cli"},
 ]

@@ -125,7 +125,7 @@ def test_while_smtp_is_down_a_message_waits_and_goes_once_when_it_is_back(smtp_a
     with session_scope() as session:
         _, _, gate = at_gate(session, brief, CHARTER, run_id="run-down")
 
-        def compose(code: str):
+        def compose(code: str, links=None):
             codes.append(code)
             return compose_message(
                 to=[SPONSOR], subject="Decide", body=f"Approval code: {code}", message_id_key="d/1"

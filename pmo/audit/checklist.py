@@ -212,7 +212,14 @@ def _decided_by_gate_approvers(evidence: Evidence) -> Result:
         return "No", "; ".join(wrong)
     policy = sum(a.channel == "policy" for a in evidence.authorities)
     by_rule = f", {policy} by the gate's timeout policy" if policy else ""
-    return "Yes", f"{len(evidence.authorities)} answer(s) by named approvers with codes{by_rule}"
+    delegated = [
+        f"{a.decision} at {a.gate} by {a.approver}" for a in evidence.authorities if a.delegated
+    ]
+    by_delegates = f"; delegated: {'; '.join(delegated)}" if delegated else ""
+    return "Yes", (
+        f"{len(evidence.authorities)} answer(s) by named approvers with codes{by_rule}"
+        f"{by_delegates}"
+    )
 
 
 def _bypasses_of(kind: str, evidence: Evidence) -> Result:

@@ -92,6 +92,7 @@ class Authority:
     entitled: bool
     code_used: bool
     channel: str
+    delegated: bool = False  # `approver` reads "B for A": a delegate answered for A
 
 
 @dataclass
@@ -154,7 +155,12 @@ class ProjectRecord:
                 stage=stage_runs[gates[d.gate_id].stage_run_id].stage_name,
                 gate=gates[d.gate_id].gate_name,
                 attempt=stage_runs[gates[d.gate_id].stage_run_id].attempt,
-                approver=d.approver_email,
+                # A delegate's answer reads "B for A" wherever the record shows it.
+                approver=(
+                    f"{d.approver_email} for {d.on_behalf_of}"
+                    if d.on_behalf_of
+                    else d.approver_email
+                ),
                 roles=d.roles,
                 decision=d.decision,
                 comment=d.comment,
@@ -199,17 +205,24 @@ class ProjectRecord:
                 entitled = bool(definition and definition.timing.on_timeout == decision.decision)
                 code_used = True  # a policy decides by the lifecycle's rule, not by a code
             else:
+                # A delegate fills the seat of the approver they answered for, with its code.
+                seat = decision.on_behalf_of or decision.approver_email
                 roles = definition.approvers if definition else ()
-                entitled = any(decision.approver_email in named.get(r, ()) for r in roles)
-                code_used = (gate.id, decision.round, decision.approver_email) in self.codes_used
+                entitled = any(seat in named.get(r, ()) for r in roles)
+                code_used = (gate.id, decision.round, seat) in self.codes_used
             found.append(
                 Authority(
                     gate.gate_name,
-                    decision.approver_email,
+                    (
+                        f"{decision.approver_email} for {decision.on_behalf_of}"
+                        if decision.on_behalf_of
+                        else decision.approver_email
+                    ),
                     decision.decision,
                     entitled,
                     code_used,
                     decision.channel,
+                    bool(decision.on_behalf_of),
                 )
             )
         return found

@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from pmo.cli import (
     audit,
+    delegation,
     demo,
     docs,
     gates,
@@ -20,6 +21,7 @@ from pmo.cli import (
     projects,
     server,
     status,
+    tokens,
 )
 from pmo.errors import PmoInputError, ServiceUnavailable
 from process_library.errors import LifecycleError
@@ -67,10 +69,13 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("up")(server.up)
 app.command("recover")(server.recover)
+app.command("web")(server.web)
 app.command("start")(projects.start)
 app.command("gates")(gates.gates)
 app.command("approve")(gates.approve)
 app.command("unlock")(gates.unlock)
+app.command("delegate")(delegation.delegate)
+app.command("meeting")(gates.meeting)
 app.command("docs")(docs.docs)
 app.command("audit")(audit.audit)
 app.command("status")(status.status)
@@ -80,6 +85,7 @@ app.add_typer(library.app, name="library")
 app.add_typer(plan.app, name="plan")
 app.command("change")(plan.change)
 app.add_typer(mail.app, name="mail")
+app.add_typer(tokens.app, name="tokens")
 
 
 def main() -> None:

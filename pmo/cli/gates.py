@@ -150,3 +150,34 @@ def parse_yes_no(key: str, value: str) -> bool:
     if value.lower() not in ("yes", "no"):
         raise PmoInputError("--check", f"{key}={value}: answer yes or no")
     return value.lower() == "yes"
+
+
+def meeting(
+    run_id: Annotated[str, typer.Argument(help="The lifecycle run waiting at the gate.")],
+    at: Annotated[str, typer.Option(help="When: an ISO date and time (UTC unless it says).")],
+    by: Annotated[str, typer.Option("--as", help="Your email: a PMO contact of the lifecycle.")],
+) -> None:
+    """Set the review meeting of the gate a run waits at (its lifecycle gives the gate a
+    `meeting`): every approver gets a calendar invitation with their review link; a new
+    time sends an update, the gate's decision a cancellation."""
+    from datetime import UTC, datetime
+
+    from pmo.errors import PmoInputError
+
+    try:
+        moment = datetime.fromisoformat(at.strip())
+    except ValueError:
+        raise PmoInputError("--at", f"'{at[:40]}' is not a date and time") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    from pmo.runtime.runs import schedule_gate_meeting
+
+    done = schedule_gate_meeting(run_id, moment, by)
+    if not done.invited:
+        typer.echo(f"{done.gate} ({done.project}) already meets then; nothing sent")
+        return
+    what = "moved to" if done.sequence else "set for"
+    typer.echo(
+        f"{done.gate} ({done.project}): review meeting {what} "
+        f"{done.starts_at:%Y-%m-%d %H:%M} UTC ({done.minutes} min); "
+        f"invitations sent to {', '.join(done.invited)}"
+    )

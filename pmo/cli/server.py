@@ -1,5 +1,6 @@
-"""`pmo up`: the embedded default for real use: a local Prefect server and the deployments;
-`pmo recover`: lifecycle runs whose process died, scheduled again."""
+"""`pmo up`: the embedded default for real use: a local Prefect server, the deployments and
+the approvers' pages; `pmo web`: the approvers' pages alone; `pmo recover`: lifecycle runs
+whose process died, scheduled again."""
 
 import json
 from dataclasses import asdict
@@ -19,8 +20,9 @@ def up(
         ),
     ] = None,
 ) -> None:
-    """Start a local Prefect server (UI on http://127.0.0.1:PORT) and serve the deployments
-    until Ctrl-C. Everything is kept under PMO_HOME."""
+    """Start a local Prefect server (UI on http://127.0.0.1:PORT), the approvers' pages (on
+    PMO_WEB_PORT, 4300) and serve the deployments until Ctrl-C. Everything is kept under
+    PMO_HOME."""
     from pmo.runtime.serve import run_embedded
 
     run_embedded(port, auth)
@@ -55,3 +57,16 @@ def recover(
     for run in found:
         done = "scheduled again" if run.rescheduled else "would be scheduled again"
         typer.echo(f"{run.run_id} {run.name}: {run.why}; {done}")
+
+
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on. Default: PMO_WEB_PORT (4300).")
+    ] = None,
+) -> None:
+    """Serve the approvers' pages alone (review pages and inboxes), e.g. behind a proxy
+    whose address is PMO_WEB_URL, against PREFECT_API_URL and the store of PMO_DATABASE_URL."""
+    from pmo.runtime.serve import run_web
+
+    run_web(host, port)

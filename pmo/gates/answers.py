@@ -1,20 +1,23 @@
-"""Answers at a gate, checked and recorded, and the codes that authenticate them.
+"""Answers at a gate, checked and recorded, and the codes and personal links that
+authenticate them.
 
-Shared by the lifecycle flow, `pmo approve` and the gate-sla flow, so all apply the same
-rules.
+Shared by the lifecycle flow, `pmo approve`, the review page and the gate-sla flow, so all
+apply the same rules.
 """
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any, Literal
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
-from pmo.gates.messages import renewal_composer
+from pmo.gates.delegation import active_delegation, delegated_seat
+from pmo.gates.links import inbox_url, review_url
+from pmo.gates.messages import Composer, MailedLinks, renewal_composer
 from pmo.gates.rules import (
     WRONG_CODES_BEFORE_LOCK,
     Answer,
@@ -23,7 +26,9 @@ from pmo.gates.rules import (
     gate_approvers,
     gate_outcome,
     hash_code,
+    hash_token,
     new_code,
+    new_link_token,
     refusal_reason,
 )
 from pmo.gates.scoring import funding_shortfall
@@ -32,7 +37,9 @@ from pmo.store.models import (
     ApprovalCode,
     Gate,
     GateDecision,
+    InboxLink,
     Project,
+    ReviewLink,
     StageRun,
     utcnow,
 )
@@ -53,6 +60,9 @@ POLICY = "policy"  # who a timeout decision is recorded as: never a person
 # `pmo approve` (recorded first; it wakes the run only when the answer decides the round).
 FORM = "prefect"
 CLI = "cli"
+# The review page: recorded first, like `pmo approve`; the approver's personal link
+# authenticates the answer instead of the code.
+WEB = "web"
 
 
 def gate_site(project: Project, stage_run: StageRun, gate: Gate) -> GateSite:
@@ -143,10 +153,41 @@ def round_outcome(
     return outcome
 
 
+def answering_seat(
+    session: Session,
+    *,
+    definition: GateDefinition,
+    brief: ProjectBrief,
+    person: str,
+    link: ReviewLink | None = None,
+) -> str:
+    """The approver whose seat on the gate an answer from `person` fills: their own, or,
+    for a delegate, the approver whose request was mailed to them (the link's) or who
+    delegates to them now."""
+    if link is not None:
+        return link.approver_email
+    approvers = gate_approvers(definition, brief)
+    if person in approvers:
+        return person
+    return delegated_seat(session, person=person, seats=approvers) or person
+
+
 def judge_answer(
-    session: Session, *, gate: Gate, definition: GateDefinition, brief: ProjectBrief, answer: Answer
+    session: Session,
+    *,
+    gate: Gate,
+    definition: GateDefinition,
+    brief: ProjectBrief,
+    answer: Answer,
+    link: ReviewLink | None = None,
 ) -> Refusal | None:
-    """Why the answer would be refused at the gate's current round, or None if it counts."""
+    """Why the answer would be refused at the gate's current round, or None if it counts.
+
+    With `link` (the review page) the approver's personal link authenticates the answer
+    in place of the code: it must be this gate's, for its current round, and its approver's.
+    A delegate answers for the approver's seat, by the approver's rules and code, and
+    may not be the project manager either.
+    """
     decided = gate.outcome if gate.status == "decided" else None
     decided = decided or round_outcome(
         session, gate=gate, definition=definition, brief=brief, round=gate.round
@@ -159,15 +200,36 @@ def judge_answer(
             f"gate '{gate.gate_key}' is locked after {WRONG_CODES_BEFORE_LOCK} wrong codes; "
             "the PMO must unlock it",
         )
-    code = approval_code(session, gate=gate, round=gate.round, approver=answer.approver.lower())
+    person = answer.approver.lower()
+    seat = answering_seat(session, definition=definition, brief=brief, person=person, link=link)
+    if link is not None:
+        if link.gate_id != gate.id or (link.delegate_email or link.approver_email) != person:
+            return Refusal("wrong-link", "this link is not for this approver and gate")
+        if link.revoked_at is not None:
+            return Refusal("link-revoked", "this link was revoked; the PMO can tell you why")
+        if link.round != gate.round:
+            return Refusal(
+                "link-expired",
+                f"this link was for round {link.round} of gate '{gate.gate_key}', which has "
+                "ended; the latest message has the link for the current round",
+            )
+    manager = person == brief.project_manager.email and not definition.allow_project_manager
+    if seat != person and manager:
+        return Refusal(
+            "project-manager",
+            f"{person} is the project manager and cannot approve their own gate, "
+            f"not even for {seat}",
+        )
+    code = approval_code(session, gate=gate, round=gate.round, approver=seat)
     return refusal_reason(
         gate=definition,
         brief=brief,
-        answer=answer,
+        answer=dataclasses.replace(answer, approver=seat),
         gate_id=gate.id,
         round=gate.round,
         stored_code_hash=code.code_hash if code else None,
         code_used=bool(code and code.used_at),
+        by_link=link is not None,
     )
 
 
@@ -181,9 +243,11 @@ def record_answer(
     answer: Answer,
     channel: str,
     flow_run_id: str | None,
+    link: ReviewLink | None = None,
 ) -> Recorded:
     """Judge one answer and record it, accepted or refused, once per `response_key`: the
-    one place an answer is judged, whichever way it came (`pmo approve`, the Resume form).
+    one place an answer is judged, whichever way it came (`pmo approve`, the Resume form,
+    the review page, whose personal `link` stands in for the code).
 
     An accepted answer uses up its code. Wrong codes are counted; the one that reaches
     the limit locks the gate and alerts the PMO contacts of the project's lifecycle.
@@ -193,13 +257,14 @@ def record_answer(
     refusal = None
     if row is None:
         approver = answer.approver.lower()
+        seat = answering_seat(
+            session, definition=definition, brief=brief, person=approver, link=link
+        )
         refusal = judge_answer(
-            session, gate=gate, definition=definition, brief=brief, answer=answer
+            session, gate=gate, definition=definition, brief=brief, answer=answer, link=link
         )
         if refusal is None:
-            approval_code(
-                session, gate=gate, round=gate.round, approver=approver
-            ).used_at = utcnow()
+            approval_code(session, gate=gate, round=gate.round, approver=seat).used_at = utcnow()
         elif refusal.kind == "wrong-code":
             gate.wrong_codes += 1
             if gate.wrong_codes >= WRONG_CODES_BEFORE_LOCK:
@@ -210,7 +275,7 @@ def record_answer(
             round=gate.round,
             response_key=response_key,
             approver_email=approver,
-            roles=", ".join(gate_approvers(definition, brief).get(approver, [])),
+            roles=", ".join(gate_approvers(definition, brief).get(seat, [])),
             decision=answer.decision,
             comment=answer.comment,
             conditions=answer.conditions,
@@ -219,6 +284,7 @@ def record_answer(
             refusal_kind=refusal.kind if refusal else None,
             channel=channel,
             flow_run_id=flow_run_id,
+            on_behalf_of=seat if seat != approver else None,
         )
         session.add(row)
         session.flush()
@@ -297,19 +363,31 @@ def send_approval_request(
     gate: Gate,
     round: int,
     approver: str,
-    compose: Callable[[str], EmailMessage],
+    compose: Composer,
     purpose: str = "request",
 ) -> Delivery | None:
-    """Issue `approver` a fresh code for this gate round and mail it, once per purpose.
+    """Issue `approver` a fresh code for this gate round and mail it, once per purpose,
+    with their personal links: the round's review page and their inbox.
 
-    Only the code's hash is stored, so the code is minted in the same transaction that
-    sends it: a failed delivery rolls the code back, and a resend after a crash mints a
-    new code that replaces the one that may never have arrived. A reminder or a reissue
-    after an unlock (other purposes) replaces the code the same way.
+    Only the hashes of the code and links are stored, so they are minted in the same
+    transaction that sends them: a failed delivery rolls them back, and a resend after a
+    crash mints new ones. A reminder or a reissue after an unlock (other purposes)
+    replaces the code the same way; the links of a round all work until it ends.
+    While the approver delegates (`pmo delegate`), the message goes to their delegate.
     """
     key = f"gate-{purpose}:{gate.id}:{round}:{approver}"
     code = new_code()
     code_hash = hash_code(gate_id=gate.id, round=round, approver=approver, code=code)
+    review_token, inbox_token = new_link_token(), new_link_token()
+    # An approver away: the request goes to their delegate, who answers for them.
+    away = active_delegation(session, approver=approver)
+    delegate = away.to_email if away else None
+    links = MailedLinks(
+        review=review_url(review_token),
+        inbox=inbox_url(inbox_token),
+        delegate=delegate,
+        delegated_until=away.until if away else None,
+    )
 
     def replace_code() -> None:
         stored = approval_code(session, gate=gate, round=round, approver=approver)
@@ -322,12 +400,24 @@ def send_approval_request(
         else:
             stored.code_hash, stored.issued_at = code_hash, utcnow()
             stored.used_at = None
+        session.add(
+            ReviewLink(
+                gate_id=gate.id,
+                round=round,
+                approver_email=approver,
+                delegate_email=delegate,
+                token_hash=hash_token(review_token),
+            )
+        )
+        session.add(
+            InboxLink(approver_email=delegate or approver, token_hash=hash_token(inbox_token))
+        )
 
     return send_once(
         session,
         key=key,
         project_id=gate.project_id,
-        message=lambda: compose(code),
+        message=lambda: compose(code, links=links),
         before_delivery=replace_code,
     )
 

@@ -1,4 +1,4 @@
-"""Links into the Prefect UI, for emails, documents and the CLI."""
+"""Links into the Prefect UI and to the approvers' pages, for emails, documents and the CLI."""
 
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
 
@@ -18,3 +18,13 @@ def ui_base_url() -> str | None:
 def flow_run_url(run_id: object) -> str:
     base = ui_base_url()
     return f"{base}/runs/flow-run/{run_id}" if base else f"flow run {run_id}"
+
+
+def review_url(token: str) -> str:
+    """An approver's personal link to a gate round's review page."""
+    return f"{get_settings().resolved_web_url}/review/{token}"
+
+
+def inbox_url(token: str) -> str:
+    """An approver's personal link to their inbox: every gate waiting on them."""
+    return f"{get_settings().resolved_web_url}/inbox/{token}"

@@ -1,11 +1,12 @@
 """The messages a gate sends its approvers: the request with the gate pack, and the
 renewal (a reminder, or new codes after an unlock) that replaces an earlier code."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pmo.brief import ProjectBrief
 from pmo.gates.links import flow_run_url
@@ -14,7 +15,23 @@ from pmo.mail import compose_message
 from pmo.templating import render_text
 from process_library.schema import Stage
 
-Composer = Callable[[str], EmailMessage]
+
+@dataclass(frozen=True)
+class MailedLinks:
+    """An approver's personal links in a gate message: this round's review page (where
+    they decide without the code) and their inbox; and, when the approver delegates, the
+    delegate the message goes to instead, and until when."""
+
+    review: str
+    inbox: str
+    delegate: str | None = None
+    delegated_until: datetime | None = None
+
+
+class Composer(Protocol):
+    """Builds an approver's message around the credentials minted for it."""
+
+    def __call__(self, code: str, *, links: MailedLinks | None = None) -> EmailMessage: ...
 
 
 def _gate_message(
@@ -29,7 +46,7 @@ def _gate_message(
     attachments: Sequence[Path] = (),
     kind: str,
 ) -> Composer:
-    def compose(code: str) -> EmailMessage:
+    def compose(code: str, *, links: MailedLinks | None = None) -> EmailMessage:
         body = render_text(
             template,
             {
@@ -38,12 +55,13 @@ def _gate_message(
                 "round": round,
                 "approver": approver,
                 "code": code,
+                "links": links,
                 "run_id": run_id,
                 "run_url": flow_run_url(run_id),
             },
         )
         message = compose_message(
-            to=[approver],
+            to=[links.delegate if links and links.delegate else approver],
             subject=f"[{site.project_key}] {site.gate_name}: {subject}",
             body=body,
             message_id_key=f"{site.once_key}/{round}/{approver}/{kind}",

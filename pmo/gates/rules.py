@@ -15,6 +15,8 @@ from process_library.schema import Decision, ExceptionGate, Gate
 # Crockford's base32 without I, L, O, U: nothing an approver can misread when typing.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12  # 12 x 5 bits = 60 bits of entropy
+# A personal link's token: 32 random bytes (256 bits), URL-safe; only its sha256 is stored.
+LINK_TOKEN_BYTES = 32
 # Wrong codes a gate takes before it locks: enough for typos, far too few to guess 60 bits.
 WRONG_CODES_BEFORE_LOCK = 5
 
@@ -93,6 +95,16 @@ def hash_code(*, gate_id: int, round: int, approver: str, code: str) -> str:
     return hashlib.sha256(message.encode()).hexdigest()
 
 
+def new_link_token() -> str:
+    """A fresh token for a personal link (review page, inbox): unguessable, URL-safe."""
+    return secrets.token_urlsafe(LINK_TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a link token: a random 256-bit token needs no salt."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def gate_approvers(gate: Gate, brief: ProjectBrief) -> dict[str, list[str]]:
     """Each person who may answer this gate, with the gate roles they answer for."""
     people: dict[str, list[str]] = {}
@@ -113,8 +125,14 @@ def refusal_reason(
     round: int,
     stored_code_hash: str | None,
     code_used: bool,
+    by_link: bool = False,
 ) -> Refusal | None:
-    """Why this answer cannot count, or None when it is valid."""
+    """Why this answer cannot count, or None when it is valid.
+
+    `by_link`: the answer came through the approver's personal review link, which the
+    store has matched to this approver, gate and round; it stands in for the code, and
+    still works once only (the code and the link are one credential, used together).
+    """
     approver = answer.approver.lower()
     if approver == brief.project_manager.email and not gate.allow_project_manager:
         return Refusal(
@@ -138,6 +156,10 @@ def refusal_reason(
         return scoring
     if stored_code_hash is None:
         return Refusal("no-code", f"no approval code was issued to {approver} for this gate")
+    if by_link:
+        if code_used:
+            return Refusal("code-used", f"{approver} has already answered this round")
+        return None
     expected = hash_code(gate_id=gate_id, round=round, approver=approver, code=answer.code)
     # compare_digest: the time taken must not tell how much of a guess was right.
     if not hmac.compare_digest(stored_code_hash, expected):

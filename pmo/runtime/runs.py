@@ -40,6 +40,7 @@ from pmo.gates.answers import (
 )
 from pmo.gates.events import announce_answer, answer_payload, emit_gate_event
 from pmo.gates.links import flow_run_url
+from pmo.gates.meetings import schedule_meeting
 from pmo.gates.rules import Answer, scoring_problem
 from pmo.gates.sla import gate_due
 from pmo.methodology.project import load_brief_for
@@ -406,3 +407,41 @@ def submit_change(run_id: str, plan: Plan, *, reason: str, by: str | None = None
     return PlanTaken(
         key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id), gate_key
     )
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A gate meeting set or moved: the gate, when, and who got an invitation now."""
+
+    gate: str
+    project: str
+    starts_at: datetime
+    minutes: int
+    sequence: int
+    invited: list[str]
+
+
+def schedule_gate_meeting(run_id: str, at: datetime, by: str) -> Scheduled:
+    """Set the review meeting of the gate the run waits at (a gate whose lifecycle asks
+    for one) and send the invitations, or an update when the time moves. PMO contacts only."""
+    by = _email_of_as(by)
+    with session_scope() as session:
+        project, stage_run, gate = _waiting_gate(session, run_id)
+        lifecycle = _pinned_lifecycle(session, stage_run)
+        meeting, invited = schedule_meeting(
+            session,
+            project=project,
+            gate=gate,
+            stage=gate_stage(lifecycle, stage_run, gate),
+            lifecycle=lifecycle,
+            at=at,
+            by=by,
+        )
+        return Scheduled(
+            gate.gate_name,
+            project.key,
+            meeting.starts_at,
+            meeting.minutes,
+            meeting.sequence,
+            invited,
+        )

@@ -18,6 +18,7 @@ from pmo.runtime.connection import client_environment, prefect_api, server_auth_
 from pmo.runtime.recovery import recover_runs
 from pmo.runtime.server import ServerDidNotStart, child_process, local_prefect_server
 from pmo.settings import get_settings, redacted_url
+from pmo.web.serving import serve_web, web_in_thread
 
 # A resumed (suspended) run waits for the runner's next poll; Prefect's default of 10 s
 # would keep an approver waiting that long for the project to move on.
@@ -26,9 +27,9 @@ SERVE = "from flows.deployments import serve_deployments; serve_deployments()"
 
 
 def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
-    """Run the server and serve the deployments until interrupted; state lives in PMO_HOME.
-    With `auth` (default: the PMO_SERVER_AUTH setting) the server requires the credentials
-    in PREFECT_API_AUTH_STRING."""
+    """Run the server, the approvers' pages and the deployments until interrupted; state
+    lives in PMO_HOME. With `auth` (default: the PMO_SERVER_AUTH setting) the server
+    requires the credentials in PREFECT_API_AUTH_STRING."""
     settings = get_settings()
     port = port or settings.port
     credentials = server_auth_string() if (settings.server_auth if auth is None else auth) else None
@@ -49,11 +50,30 @@ def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
             # serve: a run left Running or Pending was left so by a process that is gone.
             for run in recover_runs(stale_seconds=0):
                 console.print(f"Recovering {run.name} ({run.run_id}): {run.why}.", soft_wrap=True)
-            console.print("Serving project-lifecycle and gate-sla; Ctrl-C stops.")
             try:
-                serve_deployments()
+                with web_in_thread("127.0.0.1", settings.web_port) as pages:
+                    console.print(
+                        f"Approvers' pages: [bold]{pages}[/]  (links in mails: "
+                        f"{settings.resolved_web_url})"
+                    )
+                    console.print("Serving project-lifecycle and gate-sla; Ctrl-C stops.")
+                    serve_deployments()
             except KeyboardInterrupt:
                 console.print("Stopped.")
+
+
+def run_web(host: str, port: int | None = None) -> None:
+    """Serve the approvers' pages alone (for production behind a proxy), against the
+    Prefect API and the store this process is configured with, until interrupted."""
+    settings = get_settings()
+    port = port or settings.web_port
+    with prefect_api() as api_url:
+        console = Console()
+        console.print(
+            f"Approvers' pages on http://{host}:{port} (Prefect API {api_url}, store "
+            f"{redacted_url(settings.store_url)}); links in mails: {settings.resolved_web_url}"
+        )
+        serve_web(host, port)
 
 
 @contextmanager

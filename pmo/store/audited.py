@@ -76,7 +76,7 @@ AUDITED: dict[str, Audited] = {
     "gate_decisions": Audited(
         "gate decision",
         "gate_id round response_key approver_email roles decision comment conditions accepted "
-        "refusal_reason refusal_kind channel flow_run_id received_at",
+        "refusal_reason refusal_kind channel flow_run_id received_at on_behalf_of",
         "gate_id gates",
     ),
     # The scores and yes/no a gatekeeper gave with an answer: what the funding line ranks by.

@@ -211,9 +211,83 @@ class GateDecision(Base):
     accepted: Mapped[bool]
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     refusal_kind: Mapped[str | None] = mapped_column(String(30))
+    # `prefect` (the Resume form), `cli` (`pmo approve`, with the code), `web` (the review
+    # page, authenticated by the approver's personal link instead of the code), `policy`.
     channel: Mapped[str] = mapped_column(String(20), default="prefect")
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The approver a delegate answered for ("B for A": approver_email is B); None when the
+    # approver answered in person.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(320))
+
+
+class Delegation(Base):
+    """An approver away: from `starts_at` until `until`, new gate requests for
+    `from_email` go to `to_email`, who answers for them. `created_by` is the approver or
+    a PMO contact; `ended_at` is set when it is ended early."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_email: Mapped[str] = mapped_column(String(320), index=True)
+    to_email: Mapped[str] = mapped_column(String(320), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class GateMeeting(Base):
+    """The review meeting of a gate round (its lifecycle asks for one): when, for how
+    long, and the invitation's SEQUENCE, raised by every new time and the cancellation."""
+
+    __tablename__ = "gate_meetings"
+    __table_args__ = (UniqueConstraint("gate_id", "round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    round: Mapped[int]
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    minutes: Mapped[int]
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    set_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReviewLink(Base):
+    """A personal link to a gate round's review page, mailed with the approval code (to the
+    approver, or to their delegate): only the token's sha256 is kept. It authenticates
+    its approver for this gate and round only, and is dead for deciding once the round
+    ends (it then shows the decision)."""
+
+    __tablename__ = "review_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id"))
+    round: Mapped[int]
+    approver_email: Mapped[str] = mapped_column(String(320), index=True)
+    # Who the link was mailed to instead, answering for the approver (a delegation).
+    delegate_email: Mapped[str | None] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class InboxLink(Base):
+    """A personal link to an approver's inbox (every gate waiting on them), mailed with
+        each gate request; only the token's sha256 is kept; `pmo tokens revoke` ends it (and
+    the approver's review links with it)."""
+
+    __tablename__ = "inbox_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approver_email: Mapped[str] = mapped_column(String(320), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class GateScore(Base):

@@ -290,8 +290,12 @@ def decision_scores(
 
 
 def answered_approvers(session: Session, *, gate: Gate) -> set[str]:
-    """Who has given an accepted answer in the gate's current round."""
-    return {d.approver_email for d in gate_decisions(session, gate=gate, round=gate.round)}
+    """Whose seat has an accepted answer in the gate's current round (a delegate's answer
+    fills the seat of the approver they answered for)."""
+    return {
+        d.on_behalf_of or d.approver_email
+        for d in gate_decisions(session, gate=gate, round=gate.round)
+    }
 
 
 def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:

@@ -39,7 +39,7 @@ def gate_with_codes(brief) -> tuple[int, dict[str, str]]:
         _, _, gate = at_gate(session, brief, CHARTER, run_id=str(uuid.uuid4()))
         for approver in (SPONSOR, PMO):
 
-            def compose(code, approver=approver):
+            def compose(code, approver=approver, links=None):
                 codes[approver] = code
                 return compose_message(
                     to=[approver], subject="Decide", body=code, message_id_key=f"w/{approver}"

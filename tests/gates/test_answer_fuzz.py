@@ -33,7 +33,7 @@ def waiting_gate() -> tuple[str, dict[str, str]]:
         _, _, gate = at_gate(session, brief, CHARTER, run_id=run_id)
         for approver in (SPONSOR, PMO):
 
-            def compose(code, approver=approver, gate_id=gate.id):
+            def compose(code, approver=approver, gate_id=gate.id, links=None):
                 codes[approver] = code
                 return compose_message(
                     to=[approver],

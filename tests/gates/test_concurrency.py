@@ -53,7 +53,7 @@ def project_at_idea_screen(number: int) -> tuple[str, dict[str, str]]:
         _, _, gate = at_gate(session, brief, IDEA_SCREEN, lifecycle=STAGE_GATE, run_id=run_id)
         for approver in gatekeepers(number):
 
-            def compose(code, approver=approver, gate_id=gate.id):
+            def compose(code, approver=approver, gate_id=gate.id, links=None):
                 codes[approver] = code
                 return compose_message(
                     to=[approver],

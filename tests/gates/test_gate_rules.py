@@ -39,7 +39,7 @@ def open_gate(lifecycle=WATERFALL, stage_index=0, brief=None, key="APOLLO"):
         for roles in stage.gate.approvers:
             for approver in brief.approvers[roles]:
 
-                def compose(code, approver=approver):
+                def compose(code, approver=approver, links=None):
                     codes[approver] = code
                     return compose_message(
                         to=[approver],

@@ -7,10 +7,14 @@ database password are then looked for everywhere the run leaves a trace: the out
 every command, every table of Prefect's database (logs, artifacts, events, run inputs,
 runs, states), every table of the store, every file under the PMO home (documents, the
 audit report, the outbox, the SQLite store) and the logs of the runner and the server.
-A code may appear only in the mail sent to its approver.
+The approvers' pages are served too, and every personal link mailed is opened: the links'
+tokens are looked for in the same places and in the pages' access log. A code or a token
+may appear only in the mail sent to its approver.
 """
 
 import base64
+import logging
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -31,15 +35,19 @@ from pmo.runtime.serve import served_in_subprocess
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import Base
+from pmo.web.serving import web_in_thread
 from process_library.loader import load_lifecycle
 from tests.deployed import wait_for_state
 from tests.factories import brief_data, write_brief
 from tests.gate_mail import code_mails
 from tests.smtp_server import running_smtp_server
+from tests.web.pages import free_port
 
 pytestmark = pytest.mark.integration
 
 SMTP_USER, SMTP_PASSWORD = "pmo-mailer", "smtp-Pa55word-9f3Kq"
+# The personal links in a gate mail: the review page's and the inbox's.
+LINK = re.compile(r"(https?://\S+?/(?:review|inbox)/([A-Za-z0-9_-]{40,}))")
 DB_PASSWORD = "db-Pa55word-Xc81Z"
 
 
@@ -50,17 +58,32 @@ def secured(authenticated_api, store_url, monkeypatch, tmp_path):
     if store_url.startswith("postgresql"):
         url = make_url(store_url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
         monkeypatch.setenv("PMO_DATABASE_URL", url)
+    web_port = free_port()
+    access_log = logging.FileHandler(tmp_path / "web.log")
+    access_log.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("uvicorn.access", "uvicorn.error")]
     with running_smtp_server(login=(SMTP_USER, SMTP_PASSWORD)) as smtp:
         for name, value in {
             "PMO_SMTP_HOST": smtp.host,
             "PMO_SMTP_PORT": str(smtp.port),
             "PMO_SMTP_USERNAME": SMTP_USER,
             "PMO_SMTP_PASSWORD": SMTP_PASSWORD,
+            "PMO_WEB_URL": f"http://127.0.0.1:{web_port}",
         }.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
-        with served_in_subprocess(authenticated_api.api_url, tmp_path / "serve.log"):
-            yield smtp
+        with (
+            served_in_subprocess(authenticated_api.api_url, tmp_path / "serve.log"),
+            web_in_thread(port=web_port),
+        ):
+            for logger in loggers:
+                logger.addHandler(access_log)
+            try:
+                yield smtp
+            finally:
+                for logger in loggers:
+                    logger.removeHandler(access_log)
+                access_log.close()
     get_settings.cache_clear()
 
 
@@ -116,10 +139,22 @@ def test_codes_and_passwords_appear_nowhere_but_where_they_belong(
     for mail in mailed:
         secrets[f"{mail.approver}'s code for {mail.gate}"] = mail.code
         secrets[f"{mail.approver}'s code for {mail.gate}, undashed"] = mail.code.replace("-", "")
+    # every personal link mailed is opened, as an approver (or their mail scanner) would
+    tokens = {}
+    with httpx.Client(timeout=60) as pages:
+        for message in smtp.messages:
+            for found in LINK.finditer(message.get_body(("plain",)).get_content()):
+                tokens[found.group(2)] = str(message["To"]).lower()
+                assert pages.get(found.group(1)).status_code == 200, found.group(1)
+    assert len(tokens) >= 2 * len(mailed)
+    for token, approver in tokens.items():
+        secrets[f"{approver}'s link token {token[:6]}..."] = token
 
     places = outputs + _prefect_tables(server.database) + _store_tables()
     places += _files(pmo_home) + _files(audit_dir)
     places += _files(tmp_path, "serve.log") + _files(server.database.parent, "server.log")
+    places += _files(tmp_path, "web.log")
+    assert "GET /review/…" in places[-1][1]  # the pages' access log was written
     leaks = [
         f"{name} in {where}"
         for where, text in places
@@ -128,12 +163,15 @@ def test_codes_and_passwords_appear_nowhere_but_where_they_belong(
     ]
     assert leaks == []
 
-    # a code travels only in the mail to its approver
+    # a code or a link travels only in the mail to its approver
     for message in smtp.messages:
         text = message.as_string()
         for mail in mailed:
             if mail.code in text:
                 assert mail.approver in str(message["To"]).lower(), (mail, message["To"])
+        for token, approver in tokens.items():
+            if token in text:
+                assert approver == str(message["To"]).lower(), (approver, message["To"])
 
     # Prefect kept each answer and update as run input until the run recorded it, then
     # forgot it: of the forms it drew, only their schemas and descriptions are left

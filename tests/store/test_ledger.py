@@ -48,7 +48,7 @@ def decide_first_gate(key: str = "APOLLO") -> dict[str, int]:
     brief = make_brief(key=key)
     codes: list[str] = []
 
-    def compose(code: str):
+    def compose(code: str, links=None):
         codes.append(code)
         return compose_message(
             to=[SPONSOR], subject="Decide", body=code, message_id_key=f"{key}/{SPONSOR}"

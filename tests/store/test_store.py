@@ -68,7 +68,7 @@ def test_a_second_lifecycle_run_for_the_same_key_is_refused_and_writes_nothing(s
 
 
 def send_request(session, gate, approver, sent):
-    def compose(code):
+    def compose(code, links=None):
         sent.append(code)
         return compose_message(
             to=[approver],
