@@ -170,6 +170,8 @@ async def _post(opened: Opened, request: Request) -> HTMLResponse:
             decision=form.get("decision", ""),
             comment=form.get("comment", "").strip(),
             conditions=form.get("conditions", "").strip(),
+            scores=scores_posted(form),
+            checks=checks_posted(form),
         )
     except PmoInputError as error:
         return _notice("Not taken", f"{error}. Nothing was recorded.", 400)
@@ -181,6 +183,28 @@ async def _post(opened: Opened, request: Request) -> HTMLResponse:
     else:
         notice = "Your answer is recorded."
     return _show(opened, notice=notice, refused=recorded.refusal is not None)
+
+
+def scores_posted(form: dict[str, str]) -> dict[str, int]:
+    """The `score:<criterion>` fields given a value: a whole number from 0 to 10."""
+    scores = {}
+    for field, value in form.items():
+        if field.startswith("score:") and value.strip():
+            if not value.strip().isdigit():
+                raise PmoInputError(field, f"'{value[:20]}' is not a whole number from 0 to 10")
+            scores[field.removeprefix("score:")] = int(value)
+    return scores
+
+
+def checks_posted(form: dict[str, str]) -> dict[str, bool]:
+    """The `meets:<criterion>` fields answered yes or no."""
+    checks = {}
+    for field, value in form.items():
+        if field.startswith("meets:") and value.strip():
+            if value not in ("yes", "no"):
+                raise PmoInputError(field, f"'{value[:20]}' is not yes or no")
+            checks[field.removeprefix("meets:")] = value == "yes"
+    return checks
 
 
 def _download(opened: Opened, document_id: int, kind: str) -> Response:

@@ -9,7 +9,7 @@ from pmo.brief import ProjectBrief
 from pmo.errors import PmoInputError
 from pmo.gates.answers import WEB, Recorded, gate_site, gate_stage, record_answer
 from pmo.gates.events import announce_answer, answer_payload
-from pmo.gates.rules import Answer
+from pmo.gates.rules import Answer, scoring_problem
 from pmo.limits import TEXT_CHARS, check_length
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
@@ -26,7 +26,15 @@ class Decided:
     woken: bool
 
 
-def decide(link_id: int, *, decision: str, comment: str, conditions: str) -> Decided:
+def decide(
+    link_id: int,
+    *,
+    decision: str,
+    comment: str,
+    conditions: str,
+    scores: dict[str, int] | None = None,
+    checks: dict[str, bool] | None = None,
+) -> Decided:
     """Have the store judge and record the decision of the approver of review link
     `link_id` (whose token, or inbox token, the page checked); wake the run when it
     decides the round. A refused answer is recorded as refused, as any other.
@@ -46,7 +54,11 @@ def decide(link_id: int, *, decision: str, comment: str, conditions: str) -> Dec
         project = session.get(Project, gate.project_id)
         brief = ProjectBrief.model_validate(project.brief)
         definition = gate_stage(lifecycle_for(session, stage_run=stage_run), stage_run, gate).gate
-        said = hashlib.sha256(f"{decision}\0{comment}\0{conditions}".encode()).hexdigest()
+        scores, checks = scores or {}, checks or {}
+        if problem := scoring_problem(definition, scores, checks):
+            raise PmoInputError(problem[0], problem[1])  # nothing recorded: a slip of the hand
+        given = (decision, comment, conditions, sorted(scores.items()), sorted(checks.items()))
+        said = hashlib.sha256(repr(given).encode()).hexdigest()
         response_key = f"{WEB}-{link.id}-{said[:16]}"
         recorded = record_answer(
             session,
@@ -54,7 +66,7 @@ def decide(link_id: int, *, decision: str, comment: str, conditions: str) -> Dec
             definition=definition,
             brief=brief,
             response_key=response_key,
-            answer=Answer(person, decision, "", comment, conditions),
+            answer=Answer(person, decision, "", comment, conditions, scores, checks),
             channel=WEB,
             flow_run_id=gate.flow_run_id,
             link=link,

@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from pmo.settings import get_settings
 from pmo.store import session_scope
-from pmo.store.models import ApprovalCode, Gate, GateDecision, LedgerEntry, StageRun, utcnow
+from pmo.store.models import (
+    ApprovalCode,
+    Gate,
+    GateDecision,
+    GateScore,
+    LedgerEntry,
+    StageRun,
+    utcnow,
+)
 from pmo.store.records import mark_decided
 from pmo.web.serving import web_in_thread
 from tests.factories import make_brief
@@ -183,3 +191,32 @@ def test_a_link_of_a_round_that_ended_is_dead(web):
     assert [(r.accepted, r.refusal_kind, r.round) for r in answers(gate.gate_id)] == [
         (False, "link-expired", 2)
     ]
+
+
+def test_the_gatekeeper_scores_on_the_page_and_a_bad_score_records_nothing(web):
+    gate = mailed_gate(make_brief(key="WEBSCORE"))
+    url, page = gate.review[SPONSOR], web.get(gate.review[SPONSOR]).text
+    assert 'name="score:strategic-fit"' in page and 'name="meets:objectives-measurable"' in page
+    before = trace()
+    forged = {"csrf": csrf_of(page), "decision": "go", "score:strategic-fit": "11"}
+    refused = web.post(url, data=forged)
+    assert refused.status_code == 400 and "from 0 to 10" in refused.text
+    unknown = {"csrf": csrf_of(page), "decision": "go", "score:beauty": "5"}
+    assert web.post(url, data=unknown).status_code == 400
+    assert trace() == before
+    form = {
+        "csrf": csrf_of(page),
+        "decision": "go",
+        "comment": "Fits",
+        "score:strategic-fit": "9",
+        "score:risk-exposure": "7",
+        "meets:objectives-measurable": "yes",
+    }
+    assert web.post(url, data=form).status_code == 200
+    with session_scope() as session:
+        scores = {(s.criterion_key, s.kind, s.value) for s in session.scalars(select(GateScore))}
+    assert scores == {
+        ("strategic-fit", "score", 9),
+        ("risk-exposure", "score", 7),
+        ("objectives-measurable", "check", 1),
+    }
