@@ -2,8 +2,10 @@
 in the mail the SMTP server caught, decides, and the run moves on; a kill ends it. Once
 over HTTP, once in real Chromium (when Debian's chromium is installed)."""
 
+import contextvars
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -52,7 +54,12 @@ def review_link(smtp, gate: str, approver: str) -> str:
 
 def start(tmp_path, key: str) -> str:
     brief = write_brief(tmp_path, brief_data(key=key))
-    started = CliRunner().invoke(app, ["start", str(brief), "--json"])
+    # In a thread of its own: Playwright's sync API keeps an event loop in this one, and
+    # Prefect's sync calls would then hand back coroutines instead of running.
+    with ThreadPoolExecutor(1) as pool:
+        invoke = contextvars.copy_context().run  # with the test's Prefect settings
+        started = pool.submit(invoke, CliRunner().invoke, app, ["start", str(brief), "--json"])
+        started = started.result()
     assert started.exit_code == 0, started.output
     return json.loads(started.output)["run_id"]
 
