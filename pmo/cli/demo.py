@@ -46,5 +46,8 @@ def demo(
     console.print(f"{len(result.documents)} Word documents in {out.resolve()}:")
     for path in result.documents:
         console.print(f"  {path.name}")
+    if result.portfolio:
+        review = next(p for p in result.portfolio if p.suffix == ".docx")
+        console.print(f"Portfolio review (both projects, ranked, funding line, capacity): {review}")
     timing = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.seconds.items())
     console.print(f"Time: {timing}")

@@ -26,7 +26,7 @@ class Candidate:
     status: str  # proposed | active | on-hold
     stage: str
     category: str | None
-    budget: Decimal
+    budget: Decimal  # what the portfolio must fund: the sum of `spend`
     benefits: Decimal | None
     objectives: tuple[str, ...]
     score: Decimal | None  # consolidated gatekeepers' score, 0 to 10

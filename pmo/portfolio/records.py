@@ -124,13 +124,15 @@ def _candidate(
     funded = funding is None or (gate is not None and gate.outcome == "go")
     status = "on-hold" if project.status == "on-hold" else "active" if funded else "proposed"
     risks = rated_risks(brief)
+    # What the portfolio must fund: the approved budget, or a baselined plan that costs more.
+    phasing = _phasing(brief, baseline)
     return Candidate(
         key=project.key,
         name=project.name,
         status=status,
         stage=project.current_stage or "",
         category=brief.category,
-        budget=brief.budget,
+        budget=sum(phasing["spend"].values(), Decimal(0)),
         benefits=brief.benefits,
         objectives=tuple(brief.strategic_objectives),
         score=score,
@@ -138,7 +140,7 @@ def _candidate(
         rag=evm.overall if evm else None,
         spi=evm.spi if evm else None,
         cpi=evm.cpi if evm else None,
-        **_phasing(brief, baseline),
+        **phasing,
     )
 
 
@@ -155,11 +157,16 @@ def _phasing(brief: ProjectBrief, baseline: BaselineInForce | None) -> dict:
     spend, before = {}, Decimal(0)
     for month, cumulative in cumulative_pv_by_month(baseline.schedule):
         spend[month], before = cumulative - before, cumulative
+    reserve = brief.budget - before
+    held = ""
+    if reserve > 0:  # the management reserve is committed too, held to the plan's last month
+        spend[month] += reserve
+        held = f", and the management reserve ({reserve:,.0f}) in its last month"
     return {
         "spend": spend,
         "effort": effort_by_role_month(baseline.schedule),
         "basis": f"baseline {baseline.number} (plan {baseline.hash[:12]}): planned value and "
-        "effort by role, each work package's spread evenly over its working days",
+        f"effort by role, each work package's spread evenly over its working days{held}",
     }
 
 

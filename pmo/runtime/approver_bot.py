@@ -67,8 +67,9 @@ class StatusTurn:
     packages: list[str]
 
 
-# Gives the project manager's update for a turn (progress keyed by package name).
-Reporter = Callable[[StatusTurn], StatusUpdate]
+# Gives the project manager's update for a turn (progress keyed by package name), or None
+# while they are not ready to report.
+Reporter = Callable[[StatusTurn], StatusUpdate | None]
 # The mail the approvers have received so far, oldest first.
 Mailbox = Callable[[], list[EmailMessage]]
 
@@ -240,6 +241,8 @@ class ApproverBot:
             self.changed.append(status)
             return
         update = self.report(status)
+        if update is None:  # the project manager is not ready to report yet
+            return
         run_input = as_run_input(update, status.packages)
         client.resume_flow_run(UUID(run_id), run_input=run_input)
         self.reported.append(status)

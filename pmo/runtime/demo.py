@@ -35,10 +35,21 @@ from pmo.runtime.approver_bot import (
     Decider,
     GateTurn,
     PlanTurn,
+    Reporter,
     StatusTurn,
     approve_everything,
 )
 from pmo.runtime.connection import prefect_api, server_auth_string
+from pmo.runtime.demo_portfolio import (
+    SECOND_BRIEF,
+    SECOND_LIFECYCLE,
+    PortfolioMoment,
+    ReportsOnceReviewed,
+    SponsorActsOnReview,
+    WaitsForReview,
+    in_thread,
+    second_brief,
+)
 from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
 from pmo.store import session_scope
@@ -60,6 +71,8 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
     # Every baseline: (number, plan hash, why), baseline 1 first.
     baselines: list[tuple[int, str, str]] = field(default_factory=list)
+    # The portfolio review written while the second project ran beside the first.
+    portfolio: list[Path] = field(default_factory=list)
 
 
 class SponsorRecyclesOnce:
@@ -279,7 +292,9 @@ def run_demo(
                 seconds["server start"] = time.perf_counter() - started
                 with prefect_api(api_url):
                     try:
-                        result, answers, updates = run_with_bot(brief, lifecycle, tailored, decide)
+                        result, answers, updates, portfolio = run_beside_second_project(
+                            brief, lifecycle, tailored, decide, out
+                        )
                     finally:
                         drain_prefect_workers()
                 seconds["lifecycle"] = time.perf_counter() - started - seconds["server start"]
@@ -293,7 +308,9 @@ def run_demo(
             outbox = get_settings().outbox_dir
             if outbox.exists():
                 shutil.copytree(outbox, out / "outbox", dirs_exist_ok=True)
-    return DemoResult(brief.key, result["status"], documents, answers, updates, seconds, kept)
+    return DemoResult(
+        brief.key, result["status"], documents, answers, updates, seconds, kept, portfolio
+    )
 
 
 def drain_prefect_workers() -> None:
@@ -308,8 +325,46 @@ def drain_prefect_workers() -> None:
     run_coro_as_sync(drain())
 
 
+def run_beside_second_project(
+    brief: ProjectBrief, lifecycle: str, tailored: Lifecycle, decide: Decider, out: Path
+) -> tuple[dict, list[GateTurn], list[StatusTurn], list[Path]]:
+    """Run the main project with the small second one beside it (in a thread of its own),
+    so the portfolio review written between them has two projects to weigh."""
+    second = second_brief(brief)
+    keys = (brief.key, second.key) if second else (brief.key,)
+    moment = PortfolioMoment(out, keys)
+    reporting = tuple(s.key for s in tailored.stages if s.reporting)
+    report = ReportsOnceReviewed(moment, ProjectManager(brief, reporting))
+    thread = None
+    if second is not None:
+        loaded = prepare_lifecycle(second, load_lifecycle(SECOND_LIFECYCLE), str(SECOND_BRIEF))
+        second_stages = tuple(s.key for s in loaded.loaded.lifecycle.stages if s.reporting)
+        thread, _ = in_thread(
+            lambda: run_with_bot(
+                second,
+                SECOND_LIFECYCLE,
+                loaded.loaded.lifecycle,
+                SponsorActsOnReview(moment),
+                report=WaitsForReview(moment, ProjectManager(second, second_stages)),
+                change_requests=False,
+            )
+        )
+    try:
+        result, answers, updates = run_with_bot(brief, lifecycle, tailored, decide, report=report)
+    finally:
+        moment.write()  # a lifecycle that never reports: the review as things stand at its end
+        if thread is not None:
+            thread.join(timeout=300)
+    return result, answers, updates, moment.written
+
+
 def run_with_bot(
-    brief: ProjectBrief, lifecycle: str, tailored: Lifecycle, decide: Decider
+    brief: ProjectBrief,
+    lifecycle: str,
+    tailored: Lifecycle,
+    decide: Decider,
+    report: Reporter | None = None,
+    change_requests: bool = True,
 ) -> tuple[dict, list[GateTurn], list[StatusTurn]]:
     def run_id() -> str | None:
         with session_scope() as session:
@@ -322,9 +377,9 @@ def run_with_bot(
     bot = ApproverBot(
         run_id=run_id,
         decide=decide,
-        report=ProjectManager(brief, reporting),
+        report=report or ProjectManager(brief, reporting),
         plan=replan(brief),
-        change=change_request(brief, reporting) if reporting else None,
+        change=change_request(brief, reporting) if reporting and change_requests else None,
         score=GatekeepersScore(brief, tailored),
     ).start()
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,7 +53,14 @@ def engine_for(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        with engine.begin() as connection, _migrating_alone(connection, parsed.database):
+        # The file lock outside the transaction: it is released only after the migration
+        # committed, so whoever takes it next finds the schema at head.
+        with _sqlite_migration_lock(
+            parsed.database if parsed.get_backend_name() == "sqlite" else None
+        ), engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held until the migrating transaction commits or rolls back.
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
@@ -73,17 +80,13 @@ def _reason(error: OperationalError | InterfaceError, password: str | None) -> s
 
 
 @contextmanager
-def _migrating_alone(connection: Connection, database: str | None) -> Iterator[None]:
-    """Hold the store's migration lock while it is brought to head, so that two processes
-    opening a fresh store at one instant migrate one after the other: the second finds
-    the schema at head and does nothing, instead of creating the same tables again."""
-    if connection.dialect.name == "postgresql":
-        # Held until the migrating transaction commits or rolls back.
-        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
-        yield
-        return
-    if connection.dialect.name != "sqlite" or not database or database == ":memory:":
-        yield  # an in-memory SQLite store has one process by nature
+def _sqlite_migration_lock(database: str | None) -> Iterator[None]:
+    """Hold a SQLite store's migration lock while it is brought to head, so that two
+    processes (or threads) opening a fresh store at one instant migrate one after the
+    other: the second finds the schema at head and does nothing, instead of creating the
+    same tables again. PostgreSQL takes an advisory lock in the migrating transaction."""
+    if not database or database == ":memory:":
+        yield  # not SQLite, or an in-memory store: one process by nature
         return
     # SQLite runs DDL outside a transaction, so its own lock cannot span the migration.
     lock_path = Path(database).expanduser().with_name(Path(database).name + ".migrating")

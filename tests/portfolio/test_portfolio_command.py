@@ -26,7 +26,8 @@ YEAR = {"start_date": date(2027, 1, 4), "target_end_date": date(2027, 12, 17)}
 
 def portfolio_of_three() -> None:
     """APOLLO scored 6.2 and funded; LAW mandatory and unscored; SMALL unscored, and its
-    500,000 would take 2027 past its envelope of 1,500,000 (900,000 + 250,000 before it)."""
+    100,000 would take 2027 past the bundled policy's envelope of 400,000 (150,000 +
+    250,000 before it)."""
     apollo = make_brief(benefits=600000, strategic_objectives=["customer-experience"])
     run_id, gate_id, stage, brief, codes = open_gate(brief=apollo)
     for approver, scores in ((SPONSOR, (8, 6)), (PMO, (6, 4))):
@@ -59,8 +60,8 @@ def portfolio_of_three() -> None:
             outcome="go",
             at=utcnow(),
         )
-    open_gate(brief=make_brief(key="LAW", category="mandatory", budget=900000, **YEAR), key="LAW")
-    open_gate(brief=make_brief(key="SMALL", budget=500000, benefits=100000, **YEAR), key="SMALL")
+    open_gate(brief=make_brief(key="LAW", category="mandatory", budget=150000, **YEAR), key="LAW")
+    open_gate(brief=make_brief(key="SMALL", budget=100000, benefits=20000, **YEAR), key="SMALL")
 
 
 def run(*args):
@@ -76,15 +77,16 @@ def test_ranking_funding_line_and_what_if(store_url, tmp_path):
     assert projects["APOLLO"]["status"] == "active"  # through its funding gate
     assert projects["LAW"]["status"] == "proposed"
     assert [p["above_funding_line"] for p in data["projects"]] == [True, True, False]
-    assert [p["cumulative_budget"] for p in data["projects"]] == [900000, 1150000, 1650000]
+    assert [p["cumulative_budget"] for p in data["projects"]] == [150000, 400000, 500000]
     assert data["funding"] | {"years": None} == {
-        "envelope": 1500000,
-        "committed": 1150000,
+        "envelope": 400000,
+        "committed": 400000,
         "years": None,
     }
     assert data["capacity"] == []  # no approved plan yet: no demand on people is known
     growth = {a["objective"]: a for a in data["alignment"]}
-    assert growth["customer-experience"]["budget"] == 250000
+    # APOLLO's 250,000 and LAW's 150,000 (its brief, the example's, names the objective too)
+    assert growth["customer-experience"]["budget"] == 400000
 
     # Without LAW, SMALL fits; moved a year later, it fits 2028's envelope.
     without = json.loads(run("--json", "--without", "LAW").output)
@@ -135,8 +137,8 @@ def test_a_bad_what_if_is_one_line(store_url, args, line):
 
 def test_capacity_and_spend_come_from_the_approved_baselines(store_url):
     """Two projects on the bundled plan (86.66 developer-days in March 2027 each, against
-    160): March is over-allocated, and each project's spend is its plan's 239,000, not its
-    250,000 budget spread over its dates."""
+    160): March is over-allocated, and each project's spend follows its plan month by month,
+    not its budget spread evenly over its dates."""
     for key in ("APOLLO", "HERMES"):
         with session_scope() as session:
             project, _, _ = at_gate(session, make_brief(key=key), LIFECYCLE.lifecycle.stages[1])
@@ -154,4 +156,8 @@ def test_capacity_and_spend_come_from_the_approved_baselines(store_url):
         "projects": ["APOLLO", "HERMES"],
     }
     assert all(p["basis"].startswith("baseline 1 (plan ") for p in data["projects"])
-    assert data["funding"]["committed"] == 2 * 239000
+    # each commits its 250,000: the plan's 239,000 by month and the 11,000 reserve in its
+    # last month; two are more than 2027's 400,000, so the second is below the line
+    assert data["funding"]["committed"] == 250000
+    assert [p["budget"] for p in data["projects"]] == [250000, 250000]
+    assert "management reserve (11,000)" in data["projects"][0]["basis"]

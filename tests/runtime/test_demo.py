@@ -27,6 +27,19 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "Project APOLLO: closed" in result.output
+    # the small second project ran beside it: the portfolio review ranks both, draws the
+    # funding line through 2027's envelope and flags March's developers; HERMES's sponsor
+    # then stopped it at its next gate
+    (review,) = out.glob("portfolio/*.docx")
+    rows = [[c.text for c in row.cells] for t in Document(str(review)).tables for row in t.rows]
+    ranking = [r for r in rows if r[0] in ("1", "2")]
+    assert [(r[1][:6], r[9]) for r in ranking] == [
+        ("APOLLO", "above the line"),
+        ("HERMES", "below the line"),
+    ]
+    assert any(r[:2] == ["developer", "2027-03"] and r[5] == "HERMES, APOLLO" for r in rows)
+    stopped = (out / "HERMES" / "HERMES-closure-report-v1.md").read_text()
+    assert "Stopped at the portfolio review" in stopped
     password = credentials.partition(":")[2]
     assert password not in result.output
     assert not [p for p in out.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
@@ -82,7 +95,7 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     assert len(closure.tables[-1].rows) == 1 + 8
     # 2 + 2 (plan, attempt 1) + 2 (plan, attempt 2) + 2 (change) + 1 (acceptance) +
     # 2 (closure), and each status report to the two "Manage closely" stakeholders
-    assert len(list((out / "outbox").glob("*.eml"))) == 11 + 4
+    assert len(list((out / "outbox").glob("*-apollo-*.eml"))) == 11 + 4
 
 
 def test_demo_runs_prince2_with_its_board_its_management_stages_and_an_exception(tmp_path):
