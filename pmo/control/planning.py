@@ -190,8 +190,9 @@ def record_plan(
     )
     session.add(row)
     if refusal is None:
+        # The run still waits at its key (a channel wakes it there); it clears the key
+        # when it comes back and finds the plan (`begin_plan_wait`).
         stage_run.status = "in-progress"
-        stage_run.waiting_key = None
         record_confirmed(session, stage_run=stage_run, stage=stage, confirmed=confirmed)
     session.flush()
     return RecordedPlan(row.id, row.accepted, stage_run.waiting_key)

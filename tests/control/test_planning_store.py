@@ -101,9 +101,10 @@ def test_the_stage_waits_for_a_plan_and_takes_it_once(store_url):
         first = submit(session, stage_run, confirmed_activities=["define-milestones"])
         again = submit(session, stage_run)  # the same key: found, not judged again
         assert first.accepted and again.submission_id == first.submission_id
-        assert stage_run.status == "in-progress" and stage_run.waiting_key is None
-        # A run that comes back from the top finds the plan and does not wait.
+        # The channel wakes the run where it waits; it finds the plan and waits no more.
+        assert (first.waiting_key, stage_run.status) == ("plan-planning-1-1", "in-progress")
         assert begin_plan_wait(session, stage_run_id=stage_run.id, prefix="plan-planning-1") is None
+        assert stage_run.waiting_key is None
         rows = session.scalars(select(PlanSubmission)).all()
         assert [(r.kind, r.channel, r.confirmed_activities) for r in rows] == [
             ("plan", "cli", ["define-milestones"])

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 import flows.reporting
+from flows.planning import plan_form
 from flows.reporting import update_form
 from pmo.control.updates import (
     ReportedRisk,
@@ -17,6 +18,7 @@ from pmo.control.updates import (
     from_run_input,
     work_packages,
 )
+from pmo.plan.formats import read_plan_text
 from pmo.plan.schedule import schedule_plan
 from process_library.loader import load_lifecycle
 from tests.factories import make_brief
@@ -84,3 +86,17 @@ def test_what_pmo_status_sends_is_what_the_flow_reads_back():
     assert from_run_input(received, packages) == update
     # as Prefect keeps it (JSON: dates as text), when a resumed run reads it back
     assert from_run_input(json.loads(json.dumps(submitted)), packages) == update
+
+
+def test_the_plan_form_takes_the_plan_as_yaml_and_the_activities_as_choices():
+    planning = load_lifecycle("pmbok-waterfall").lifecycle.stage("planning")
+    form = plan_form(planning, "## Plan")
+    schema = form.model_json_schema()
+    assert set(schema["required"]) == {"plan_yaml"}
+    choices = schema["properties"]["confirmed_activities"]["items"]["enum"]
+    assert choices == ["define-milestones", "baseline-budget", "plan-risk-responses"]
+    brief = make_brief()
+    given = form.model_validate(
+        {"plan_yaml": brief.plan.to_yaml(), "confirmed_activities": ["baseline-budget"]}
+    )
+    assert read_plan_text(given.plan_yaml, fmt="yaml", source="plan_yaml") == brief.plan

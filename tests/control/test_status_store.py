@@ -179,6 +179,11 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
             },
         )
     assert "| Cost | 23.28 % | 10 % | 233 % |" in markdown
+    assert "| Figure | Baseline 1 | Forecast |" in markdown
+    assert (
+        "| Finish | 22 Sep 2027 | 5 Nov 2027 (project manager); 19 Oct 2027 at SPI(t) 0.9004 |"
+        in markdown
+    )
     assert r"| Continue with new tolerances: cost\_percent: 23 |" in markdown
     assert "RECYCLE (back to Planning)" in markdown
     # The forecast finish 5 Nov is 44 days past the baseline's 22 Sep, of its 233: time too.

@@ -30,7 +30,7 @@ from pmo.brief import load_brief
 from pmo.cli import app
 from pmo.methodology.project import prepare_lifecycle
 from pmo.runtime.approver_bot import ApproverBot
-from pmo.runtime.demo import ProjectManager, SponsorRecyclesOnce
+from pmo.runtime.demo import ProjectManager, SponsorRecyclesOnce, replan
 from pmo.runtime.serve import served_in_subprocess
 from pmo.settings import get_settings
 from pmo.store import session_scope
@@ -101,13 +101,15 @@ def test_codes_and_passwords_appear_nowhere_but_where_they_belong(
     outputs.append(("pmo start", started.output))
     run_id = UUID(started.output.split('"run_id": "')[1].split('"')[0])
 
-    # the demo's people: the sponsor recycles the plan once, the project manager reports twice
+    # the demo's people: the sponsor recycles the plan once, the project manager re-plans
+    # and reports twice
     tailored = prepare_lifecycle(brief, load_lifecycle("pmbok-waterfall")).loaded.lifecycle
     recyclable = [s.gate.key for s in tailored.stages if "recycle" in s.gate.decisions]
     bot = ApproverBot(
         run_id=lambda: str(run_id),
         decide=SponsorRecyclesOnce(recyclable[1]),
         report=ProjectManager(brief, tuple(s.key for s in tailored.stages if s.reporting)),
+        plan=replan(brief),  # the plan sent back comes again from the project manager
         mailbox=lambda: list(smtp.messages),
     ).start()
     try:
