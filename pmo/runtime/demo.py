@@ -29,7 +29,11 @@ from pmo.documents.versions import check_lifecycle_templates
 from pmo.methodology.project import prepare_lifecycle
 from pmo.runtime.approver_bot import ApproverBot, Decider, GateTurn, StatusTurn, approve_everything
 from pmo.runtime.connection import prefect_api, server_auth_string
-from pmo.runtime.server import local_prefect_server
+from pmo.runtime.server import (
+    SERVICES_A_DEMO_DOES_WITHOUT,
+    local_prefect_server,
+    migrated_database,
+)
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
@@ -37,6 +41,8 @@ from pmo.store.records import get_project, project_documents
 from pmo.store.reporting import latest_stage_run, project_snapshots
 from process_library.loader import load_lifecycle
 from process_library.schema import Lifecycle
+
+DEMO_GATE_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -178,6 +184,10 @@ def run_demo(
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    # Built once per Prefect version in the user's PMO home, before the demo's own.
+    template = migrated_database(get_settings().resolved_home / "cache")
+    seconds["database template"] = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="pmo-demo-") as scratch:
         home = Path(scratch)
         with _environment(
@@ -185,9 +195,17 @@ def run_demo(
             PMO_DATABASE_URL=f"sqlite:///{home / 'pmo.db'}",
             PMO_DOCUMENTS_DIR=str(out),
             PMO_SMTP_HOST="",
+            # The bot answers within moments: the paused run looks for it as often.
+            PMO_GATE_POLL_SECONDS=str(DEMO_GATE_POLL_SECONDS),
         ):
             started = time.perf_counter()
-            server = local_prefect_server(home / "prefect", ui=False, auth_string=credentials)
+            server = local_prefect_server(
+                home / "prefect",
+                ui=False,
+                auth_string=credentials,
+                database_template=template,
+                without_services=SERVICES_A_DEMO_DOES_WITHOUT,
+            )
             with server as api_url:
                 seconds["server start"] = time.perf_counter() - started
                 with prefect_api(api_url):
