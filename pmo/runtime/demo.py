@@ -221,6 +221,8 @@ def run_demo(
                     finally:
                         drain_prefect_workers()
                 seconds["lifecycle"] = time.perf_counter() - started - seconds["server start"]
+                stopping = time.perf_counter()
+            seconds["server stop"] = time.perf_counter() - stopping
             with session_scope() as session:
                 project = get_project(session, key=brief.key)
                 documents = [Path(d.docx_path) for d in project_documents(session, project=project)]
