@@ -3,6 +3,7 @@
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -61,9 +62,16 @@ def migrated_database(cache: Path) -> Path | None:
         if done.returncode != 0 or not building.exists():
             building.unlink(missing_ok=True)
             return None
+        # One self-contained file: whatever is in a write-ahead log goes into it.
+        connection = sqlite3.connect(building)
+        try:
+            connection.execute("pragma wal_checkpoint(truncate)")
+            connection.execute("pragma journal_mode=delete")
+        finally:
+            connection.close()
         # rename is atomic: two builders at once leave one whole template
         building.replace(template)
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, sqlite3.Error, subprocess.TimeoutExpired):
         return None
     return template
 
