@@ -1,7 +1,9 @@
 """A local Prefect server in a subprocess: the embedded default of `pmo demo` and `pmo up`."""
 
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +18,78 @@ from pmo.errors import ServiceUnavailable
 
 class ServerDidNotStart(ServiceUnavailable):
     """The local Prefect server exited or did not answer in time."""
+
+
+# The server's background services that a short-lived server running one flow in its
+# caller's process does without (`pmo demo`): nothing is scheduled, late, cancelled,
+# expired, automated or left behind. The event persister and the task run recorder stay,
+# so the run's history is whole. `pmo up` keeps every service.
+SERVICES_A_DEMO_DOES_WITHOUT = (
+    "SCHEDULER",
+    "LATE_RUNS",
+    "FOREMAN",
+    "CANCELLATION_CLEANUP",
+    "PAUSE_EXPIRATIONS",
+    "REPOSSESSOR",
+    "TRIGGERS",
+    "EVENT_LOGGER",
+    "CLEANUP_RECONCILER",
+)
+
+
+def prefect_version() -> str:
+    from importlib.metadata import version
+
+    return version("prefect")
+
+
+def migrated_database(cache: Path) -> Path | None:
+    """A SQLite database with Prefect's migrations applied, built once per Prefect
+    version under `cache` and copied by each short-lived server instead of migrating a
+    fresh one (about half its start). None when `cache` cannot be written: the server
+    then migrates its own database, as before."""
+    template = cache / f"prefect-{prefect_version()}.db"
+    if template.exists():
+        return template
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        building = cache / f".{template.name}.{os.getpid()}"
+        building.unlink(missing_ok=True)
+        env = _server_env(building.parent / f".home-{os.getpid()}", building)
+        command = [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"]
+        done = subprocess.run(command, env=env, capture_output=True, timeout=300)
+        shutil.rmtree(building.parent / f".home-{os.getpid()}", ignore_errors=True)
+        if done.returncode != 0 or not building.exists():
+            building.unlink(missing_ok=True)
+            return None
+        # One self-contained file: whatever is in a write-ahead log goes into it.
+        connection = sqlite3.connect(building)
+        try:
+            connection.execute("pragma wal_checkpoint(truncate)")
+            connection.execute("pragma journal_mode=delete")
+        finally:
+            connection.close()
+        # rename is atomic: two builders at once leave one whole template
+        building.replace(template)
+    except (OSError, sqlite3.Error, subprocess.TimeoutExpired):
+        return None
+    return template
+
+
+def _server_env(home: Path, database: Path | None, database_url: str | None = None) -> dict:
+    # None of our clients' Prefect settings, and none of ours: the server needs neither the
+    # store's URL nor the SMTP password.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PREFECT_", "PMO_")) or key == "PREFECT_LOGGING_LEVEL"
+    }
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_SERVER_DATABASE_CONNECTION_URL=database_url or f"sqlite+aiosqlite:///{database}",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    return env
 
 
 def free_port() -> int:
@@ -54,32 +128,29 @@ def local_prefect_server(
     timeout: float = 60,
     database_url: str | None = None,
     auth_string: str | None = None,
+    database_template: Path | None = None,
+    without_services: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Run `prefect server start` on 127.0.0.1, its database under `home` unless
     `database_url` names another (PostgreSQL: `postgresql+asyncpg://...`), requiring basic
     authentication with `auth_string` (`user:password`) when given; yields the API URL and
-    stops the server on exit."""
+    stops the server on exit. A new SQLite database starts as a copy of
+    `database_template` (see `migrated_database`) when given; `without_services` names
+    server services (`SCHEDULER`, ...) not to run."""
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     home.mkdir(parents=True, exist_ok=True)
-    # None of our clients' Prefect settings, and none of ours: the server needs neither the
-    # store's URL nor the SMTP password.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PREFECT_", "PMO_")) or key == "PREFECT_LOGGING_LEVEL"
-    }
+    database = home / "prefect.db"
+    if database_template and not database_url and not database.exists():
+        shutil.copyfile(database_template, database)
+    env = _server_env(home, database, database_url)
     env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_DATABASE_CONNECTION_URL=(
-            database_url or f"sqlite+aiosqlite:///{home / 'prefect.db'}"
-        ),
         PREFECT_UI_ENABLED="true" if ui else "false",
         # The UI asks this address for the API; left alone, Prefect derives it from its
         # default port (4200), not from --port, and the UI of any other port is broken.
         PREFECT_UI_API_URL=api_url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
     )
+    env.update({f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in without_services})
     if auth_string:
         env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     log_path = home / "server.log"

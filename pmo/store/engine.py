@@ -55,9 +55,12 @@ def engine_for(url: str) -> Engine:
     try:
         # The file lock outside the transaction: it is released only after the migration
         # committed, so whoever takes it next finds the schema at head.
-        with _sqlite_migration_lock(
-            parsed.database if parsed.get_backend_name() == "sqlite" else None
-        ), engine.begin() as connection:
+        with (
+            _sqlite_migration_lock(
+                parsed.database if parsed.get_backend_name() == "sqlite" else None
+            ),
+            engine.begin() as connection,
+        ):
             if connection.dialect.name == "postgresql":
                 # Held until the migrating transaction commits or rolls back.
                 connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
