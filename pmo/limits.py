@@ -44,6 +44,8 @@ def check_length(where: str, text: str, most: int) -> str:
     for values that do not come through a model (command-line options)."""
     if len(text) > most:
         raise PmoInputError(where, f"is {len(text):,} characters long; at most {most:,} are taken")
+    if "\x00" in text:  # no database text column takes it (PostgreSQL refuses it outright)
+        raise PmoInputError(where, "contains a NUL character, which no text may hold")
     return text
 
 

@@ -156,10 +156,10 @@ def test_a_first_argument_that_is_no_command_goes_to_submit(monkeypatch, worked)
     assert "Critical path" in checked.output
 
 
-def test_without_submit_an_unknown_command_is_one_line():
+def test_pmo_plan_run_id_goes_to_submit_which_refuses_a_missing_file_in_one_line():
     result = CliRunner().invoke(app, ["plan", "RUN-1", "plan.yaml"])
     assert result.exit_code == 2
-    assert result.output.strip() == "error: No such command 'RUN-1'."
+    assert result.output.strip() == "error: plan.yaml: cannot be read: No such file or directory"
 
 
 def test_check_does_not_import_prefect(worked):
