@@ -3,11 +3,13 @@ deployment's Run form, the sponsor follows the link in their email and answers t
 run's Resume form, the PMO answers in the V2 UI (where Prefect 3.9 sends a browser that opens
 the server's root), each with the code from their email, and the run moves on to the next gate."""
 
+import contextvars
 import json
 import re
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,8 +19,11 @@ import httpx
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from typer.testing import CliRunner
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT
+from pmo.brief import EXAMPLE_BRIEF
+from pmo.cli import app
 from pmo.runtime.serve import served_in_subprocess
 from pmo.runtime.server import local_prefect_server
 from pmo.store import session_scope
@@ -96,7 +101,11 @@ def screenshot_on_failure(page, path: Path) -> Iterator[None]:
         print(f"screenshot of the page at failure: {path}")
         for item in failed:
             if hasattr(item, "status"):
-                print(f"  {item.status} {item.request.method} {item.url}: {item.body()[:500]!r}")
+                try:
+                    body = item.body()[:500]
+                except Exception as gone:  # the page navigated away: the body is gone
+                    body = f"(body not available: {gone})".encode()
+                print(f"  {item.status} {item.request.method} {item.url}: {body!r}")
             else:
                 print(f"  failed {item.method} {item.url}: {item.failure}")
         raise
@@ -295,6 +304,14 @@ def test_a_lifecycle_started_and_answered_in_the_prefect_ui_moves_to_the_next_ga
             ("prefect", SPONSOR, "go", comments[SPONSOR], True),
             ("prefect", PMO, "go", comments[PMO], True),
         ]
+        # planning waits for the project manager's plan (the form's brief carries none)
+        wait_for(lambda: state_of(run_id) == "Suspended", "the run to wait for the plan")
+        plan = Path(EXAMPLE_BRIEF).with_name("apollo-plan.yaml")
+        # In a thread of its own: Playwright's sync API keeps an event loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            invoke = contextvars.copy_context().run  # with the test's Prefect settings
+            given = pool.submit(invoke, CliRunner().invoke, app, ["plan", run_id, str(plan)])
+            assert given.result().exit_code == 0, given.result().output
         wait_for(
             lambda: (
                 {m.approver for m in code_mails(smtp_server.messages) if m.gate == PLAN_GATE}

@@ -95,8 +95,8 @@ def test_invitation_update_and_cancellation(store_url, prefect_api):
         site = gate_site(
             session.get(Project, row.project_id), session.get(StageRun, row.stage_run_id), row
         )
-    decide_gate.fn(site, 1, "go")
-    decide_gate.fn(site, 1, "go")
+    decide_gate.fn(site, 1, "go", with_meeting().lifecycle.stages[0].gate)
+    decide_gate.fn(site, 1, "go", with_meeting().lifecycle.stages[0].gate)
     cancels = invitations()[4:]
     assert len(cancels) == 2
     assert {(str(e["UID"]), int(e["SEQUENCE"]), m, str(e["STATUS"])) for _, e, m, _ in cancels} == {
