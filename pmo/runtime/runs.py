@@ -278,12 +278,7 @@ class StatusTaken:
 def _reporting_stage(session, run_id: str):
     """The project, stage run and stage definition of a run taking status updates, or a
     clear refusal naming why it is not."""
-    try:
-        UUID(run_id)
-    except ValueError:
-        raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
-    if (project := project_for_run(session, flow_run_id=run_id)) is None:
-        raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is known to this PMO")
+    project = _project_of_run(session, run_id)
     stage_run = latest_stage_run(session, project=project)
     if project.status != "active" or stage_run is None or stage_run.status != "reporting":
         where = f"at {stage_run.stage_name} ({stage_run.status})" if stage_run else "starting"
@@ -314,15 +309,33 @@ def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:
         session.expunge(figures)
         key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
         complete = row.complete
-    if recorded.waiting_key is not None:
-        with prefect_api():
-            wake(run_id, recorded.waiting_key, lambda: _stage_waits_at(stage_run_id))
+    _wake_stage(run_id, recorded.waiting_key, stage_run_id)
     return StatusTaken(key, stage_name, recorded.number, figures, complete, flow_run_url(run_id))
 
 
 def _stage_waits_at(stage_run_id: int) -> str | None:
     with session_scope() as session:
         return session.get(StageRun, stage_run_id).waiting_key
+
+
+def _wake_stage(run_id: str, waiting_key: str | None, stage_run_id: int) -> bool:
+    """Wake the pause the stage waits at, if it waits: what a channel does after the store
+    recorded a plan, a change request or a status update. Whether the run was woken."""
+    if waiting_key is None:
+        return False
+    with prefect_api():
+        return wake(run_id, waiting_key, lambda: _stage_waits_at(stage_run_id))
+
+
+def _project_of_run(session, run_id: str):
+    """The project whose lifecycle run is `run_id`, or a clear refusal naming RUN_ID."""
+    try:
+        UUID(run_id)
+    except ValueError:
+        raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
+    if (project := project_for_run(session, flow_run_id=run_id)) is None:
+        raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is known to this PMO")
+    return project
 
 
 @dataclass(frozen=True)
@@ -359,21 +372,13 @@ def submit_plan(
         brief = ProjectBrief.model_validate(project.brief)
         figures = plan_figures(plan, brief)
         key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
-    woken = False
-    if recorded.waiting_key is not None:
-        with prefect_api():
-            woken = wake(run_id, recorded.waiting_key, lambda: _stage_waits_at(stage_run_id))
+    woken = _wake_stage(run_id, recorded.waiting_key, stage_run_id)
     return PlanTaken(key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id))
 
 
 def _run_stage(session, run_id: str):
     """The project, latest stage run and its stage definition of run `run_id`."""
-    try:
-        UUID(run_id)
-    except ValueError:
-        raise PmoInputError("RUN_ID", f"'{run_id}' is not a run id") from None
-    if (project := project_for_run(session, flow_run_id=run_id)) is None:
-        raise PmoInputError("RUN_ID", f"no lifecycle run {run_id} is known to this PMO")
+    project = _project_of_run(session, run_id)
     stage_run = latest_stage_run(session, project=project)
     if project.status != "active" or stage_run is None:
         raise PlanRefused("RUN_ID", f"{project.key} is {project.status}: it takes no plan")
@@ -400,10 +405,7 @@ def submit_change(run_id: str, plan: Plan, *, reason: str, by: str | None = None
         gate_key = session.get(PlanSubmission, recorded.submission_id).gate_key
         figures = plan_figures(plan, ProjectBrief.model_validate(project.brief))
         key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
-    woken = False
-    if recorded.waiting_key is not None:
-        with prefect_api():
-            woken = wake(run_id, recorded.waiting_key, lambda: _stage_waits_at(stage_run_id))
+    woken = _wake_stage(run_id, recorded.waiting_key, stage_run_id)
     return PlanTaken(
         key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id), gate_key
     )
