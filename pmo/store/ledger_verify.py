@@ -13,10 +13,22 @@ from typing import Literal
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from pmo.store.audited import AUDITED, TABLE_ORDER, audited_rows, raw_column, row_payload
+from pmo.store.audited import (
+    AUDITED,
+    TABLE_ORDER,
+    TABLES,
+    audited_rows,
+    raw_column,
+    row_payload,
+)
 from pmo.store.ledger import GENESIS, LEDGER, LedgerHead, entry_hash
 
 STREAM = {"yield_per": 5000}
+# What a migration that added an audited column gave the rows already there: its server default.
+_MIGRATED = {
+    name: {c.name: str(c.server_default.arg) for c in table.columns if c.server_default is not None}
+    for name, table in TABLES.items()
+}
 
 ProblemKind = Literal[
     "entry-edited",  # a ledger entry's content no longer matches its hash
@@ -216,7 +228,7 @@ def _check_rows(
             if not intact:
                 continue  # its entry was edited, already reported; nothing to compare with
             payload = row_payload(name, row[1:-1])
-            if payload != recorded and (changes := _changes(recorded, payload)):
+            if payload != recorded and (changes := _changes(name, recorded, payload)):
                 problems.append(
                     LedgerProblem(
                         "row-edited",
@@ -244,12 +256,14 @@ def _check_rows(
     return problems
 
 
-def _changes(recorded_payload: str, current_payload: str) -> str:
+def _changes(table: str, recorded_payload: str, current_payload: str) -> str:
     """Which columns differ, old → new; "" if none does.
 
-    Only the columns both know are compared: a column added to (or dropped from) `AUDITED`
-    after a row's last entry is not a change to that row. The snapshot itself is covered by
-    its entry's hash, so no one can hide a column from this comparison unnoticed.
+    A column dropped from `AUDITED` after a row's last entry is not a change to that row,
+    and neither is one added since, as long as the row holds what the migration that added
+    it gave existing rows (nothing, or the column's server default): any other value there
+    came from outside the application. The snapshot itself is covered by its entry's hash,
+    so no one can hide a column from this comparison unnoticed.
     """
     try:
         recorded = json.loads(recorded_payload)
@@ -258,8 +272,14 @@ def _changes(recorded_payload: str, current_payload: str) -> str:
     if not isinstance(recorded, dict):  # an entry rewritten with a fresh hash
         return "its ledger snapshot is not readable"
     current = json.loads(current_payload)
-    return ", ".join(
+    changed = [
         f"{column} {recorded[column]!r} → {current[column]!r}"
         for column in sorted(current.keys() & recorded.keys())
         if recorded[column] != current[column]
-    )
+    ]
+    added = [
+        f"{column} (added to the audit later, never recorded) → {current[column]!r}"
+        for column in sorted(current.keys() - recorded.keys())
+        if current[column] is not None and str(current[column]) != _MIGRATED[table].get(column)
+    ]
+    return ", ".join(changed + added)

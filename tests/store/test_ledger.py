@@ -183,6 +183,35 @@ def test_a_column_added_to_the_audit_later_is_no_change_to_rows_written_before(
     assert "was edited after ledger entry" in problem and "waiting_key 'planning-1-1-1'" in problem
 
 
+def test_a_column_added_to_the_audit_later_and_filled_outside_the_application_is_reported(
+    store_url, monkeypatch
+):
+    decide_first_gate()
+    gates = audited.AUDITED["gates"]
+    wider = Audited(gates.label, f"{gates.column_names} waiting_key", gates.parent_link)
+    monkeypatch.setitem(audited.AUDITED, "gates", wider)
+    monkeypatch.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+    sql("UPDATE gates SET waiting_key = 'forged'")
+    (problem,) = problems()
+    assert problem.endswith("waiting_key (added to the audit later, never recorded) → 'forged'")
+
+
+def test_a_column_added_later_holding_the_default_its_migration_gave_is_no_change(
+    store_url, monkeypatch
+):
+    """0005 added gates.kind, giving the gates already there its server default 'stage'."""
+    gates = audited.AUDITED["gates"]
+    before_0005 = Audited(gates.label, gates.column_names.replace(" kind", ""), gates.parent_link)
+    with monkeypatch.context() as old_store:
+        old_store.setitem(audited.AUDITED, "gates", before_0005)
+        old_store.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+        decide_first_gate()
+    assert problems() == []
+    sql("UPDATE gates SET kind = 'exception'")
+    (problem,) = problems()
+    assert problem.endswith("kind (added to the audit later, never recorded) → 'exception'")
+
+
 def test_a_decision_edited_in_the_database_is_reported_with_its_project(store_url):
     ids = decide_first_gate()
     sql("UPDATE gate_decisions SET decision = 'kill' WHERE id = :id", id=ids["decision"])
