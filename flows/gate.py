@@ -154,21 +154,13 @@ def hold_gate(
         },
     )
     verdict = await_decision(site, brief, stage, f"{stage.key}-{attempt}", pack, documents, card)
-    render_document(
-        brief,
-        lifecycle,
-        stage,
-        attempt,
-        f"gate-decision-{gate.key}",
-        template=GATE_DECISION_TEMPLATE,
-        title=f"Gate decision: {gate.name}",
-        extra={"gate": gate, "rounds": gate_record(site, gate), "verdict": verdict},
-    )
+    record_decision(brief, lifecycle, stage, attempt, site, verdict)
     return verdict
 
 
 def hold_exception_gate(
     brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
     stage: Stage,
     attempt: int,
     stage_run_id: int,
@@ -183,11 +175,14 @@ def hold_exception_gate(
     site = open_gate(brief, stage_run_id, key, gate.name, kind="exception")
     as_held = stage.model_copy(update={"gate": gate})
     card = scorecard(gate, brief, {report.key})
-    return await_decision(site, brief, as_held, f"{key}-{attempt}", report, [report], card)
+    verdict = await_decision(site, brief, as_held, f"{key}-{attempt}", report, [report], card)
+    record_decision(brief, lifecycle, as_held, attempt, site, verdict, f"update-{number}")
+    return verdict
 
 
 def hold_change_gate(
     brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
     stage: Stage,
     attempt: int,
     stage_run_id: int,
@@ -202,7 +197,34 @@ def hold_change_gate(
     site = open_gate(brief, stage_run_id, gate_key, gate.name, kind="change")
     as_held = stage.model_copy(update={"gate": gate})
     card = scorecard(gate, brief, {pack.key}, plan)
-    return await_decision(site, brief, as_held, f"{gate_key}-{attempt}", pack, [pack], card)
+    verdict = await_decision(site, brief, as_held, f"{gate_key}-{attempt}", pack, [pack], card)
+    record_decision(brief, lifecycle, as_held, attempt, site, verdict, gate_key)
+    return verdict
+
+
+def record_decision(
+    brief: ProjectBrief,
+    lifecycle: LoadedLifecycle,
+    held: Stage,
+    attempt: int,
+    site: GateSite,
+    verdict: Verdict,
+    occasion: str = "",
+) -> DocumentRef:
+    """Write the decision record of the gate `held` holds (a stage's own gate, or its
+    exception or change gate on `occasion`): every round, every answer, the scorecard."""
+    gate = held.gate
+    return render_document(
+        brief,
+        lifecycle,
+        held,
+        attempt,
+        f"gate-decision-{gate.key}",
+        template=GATE_DECISION_TEMPLATE,
+        title=f"Gate decision: {gate.name}",
+        extra={"gate": gate, "rounds": gate_record(site, gate), "verdict": verdict},
+        occasion=occasion,
+    )
 
 
 def await_decision(

@@ -227,7 +227,7 @@ def _exception(
         occasion=f"update-{taken.number}",
         extra={"tolerances": taken.tolerances, "proposed": taken.proposed},
     )
-    return hold_exception_gate(brief, stage, attempt, stage_run_id, taken.number, report)
+    return hold_exception_gate(brief, lifecycle, stage, attempt, stage_run_id, taken.number, report)
 
 
 def _change(
@@ -244,7 +244,7 @@ def _change(
         return verdict
     pack = render_document(brief, lifecycle, stage, attempt, "plan-baseline", occasion=gate_key)
     figures = change_figures(brief, stage_run_id, gate_key)
-    return hold_change_gate(brief, stage, attempt, stage_run_id, gate_key, pack, figures)
+    return hold_change_gate(brief, lifecycle, stage, attempt, stage_run_id, gate_key, pack, figures)
 
 
 def _form_description(

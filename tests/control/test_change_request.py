@@ -5,6 +5,7 @@ answered through the Prefect API as the UI would."""
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import Gate, PlanSubmission
 from pmo.store.plans import baselines
-from pmo.store.records import get_project
+from pmo.store.records import get_project, project_documents
 from pmo.store.reporting import project_snapshots
 from tests.factories import make_brief
 
@@ -84,6 +85,14 @@ def test_a_change_request_approved_at_its_gate_becomes_baseline_2(prefect_api, m
         snapshots = project_snapshots(session, project=project)
         assert [s.baseline_number for s in snapshots] == [2]
         assert snapshots[0].bac == 243000  # baseline 2's budget at completion
+        # The change gate's decision has its record, as every gate's has.
+        (record,) = [
+            d
+            for d in project_documents(session, project=project)
+            if d.document_key == "gate-decision-change-control"
+        ]
+    text = Path(record.markdown_path).read_text(encoding="utf-8")
+    assert "# Gate decision: " in text and "**Decision: GO** after 1 round(s)." in text
     # The audit finds every resume explained: the change gate's answers by their codes,
     # the change request that woke the run, and its approvers named on the change gate.
     audit = audit_portfolio(RunSelection(project_key="HERMES"), previous_head=None)

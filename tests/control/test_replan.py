@@ -4,6 +4,7 @@ not suspended), answered through the Prefect API as the UI would."""
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from pmo.runtime.approver_bot import (
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.plans import baselines
-from pmo.store.records import get_project, project_stage_runs
+from pmo.store.records import get_project, project_documents, project_stage_runs
 from pmo.store.reporting import project_snapshots
 from tests.factories import make_brief
 
@@ -113,3 +114,12 @@ def test_a_recycle_at_the_exception_gate_replans_and_the_project_goes_on(prefect
         assert kept[0].plan_hash == brief.plan.content_hash()
         assert kept[1].plan_hash == replanner(brief)(None)[0].content_hash()
         assert [s.baseline_number for s in project_snapshots(session, project=project)] == [1, 2]
+        # The exception gate's decision has its record, as every gate's has.
+        (record,) = [
+            d
+            for d in project_documents(session, project=project)
+            if d.document_key == "gate-decision-execution-exception"
+        ]
+    text = Path(record.markdown_path).read_text(encoding="utf-8")
+    assert "**Decision: RECYCLE** after 1 round(s)." in text
+    assert "| dana.reyes@example.com |" in text

@@ -53,8 +53,8 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
     assert {"APOLLO-lessons-learned-v1.docx", "APOLLO-closure-report-v1.docx"} <= set(names)
     # every document the lifecycle names, the gate packs and decision records, new versions
     # after the recycle, a status report for each of the project manager's two updates in
-    # execution, and the changed plan put to the change gate
-    assert len(names) == 28
+    # execution, and the changed plan put to the change gate with its decision record
+    assert len(names) == 29
     assert {
         "APOLLO-stakeholder-register-v1.docx",
         "APOLLO-raid-log-v1.docx",
@@ -63,9 +63,10 @@ def test_demo_runs_the_example_project_to_closure_and_writes_word_documents(tmp_
         "APOLLO-plan-summary-v2.docx",
         "APOLLO-audit-checklist-v1.docx",
         "APOLLO-gate-review-closure-sign-off-v1.docx",
+        "APOLLO-gate-decision-change-control-v1.docx",
     } <= set(names)
     assert {"APOLLO-status-report-v1.docx", "APOLLO-status-report-v3.docx"} <= set(names)
-    assert len(list(out.glob("APOLLO/*.md"))) == 28
+    assert len(list(out.glob("APOLLO/*.md"))) == 29
     # the charter's decision record: each gatekeeper's scores, the mean, the weighted score
     record = (out / "APOLLO" / "APOLLO-gate-decision-charter-approval-v1.md").read_text()
     assert (
