@@ -1,10 +1,10 @@
 """What changed between two versions of a lifecycle, in a PMO's words.
 
 `diff_lifecycles(old, new)` compares stages (added, removed, moved, repeated), their
-purpose, activities, documents, reporting and tolerances, every gate (approver roles,
-quorum, decisions, timing, must- and should-meet criteria), the exception gates, the
-tailoring rules and the lifecycle's own settings. Each change is one line a PMO can read
-aloud ("Gate Plan approval: quorum all → majority"), with what it was and what it is.
+purpose, activities, documents, reporting and tolerances, every gate, exception gate and
+change gate (approver roles, quorum, decisions, timing, must- and should-meet criteria),
+the tailoring rules and the lifecycle's own settings. Each change is one line a PMO can
+read aloud ("Gate Plan approval: quorum all → majority"), with what it was and what it is.
 """
 
 from collections.abc import Iterable
@@ -143,41 +143,43 @@ def _stage(old: Stage, new: Stage) -> list[Change]:
     changes += _repeat(old, new, where)
     changes += _reporting(old, new, where)
     changes += _gate(old.gate, new.gate, "gate")
-    if old.exception_gate or new.exception_gate:
-        if old.exception_gate is None:
-            changes.append(
-                Change(
-                    "added",
-                    "exception gate",
-                    where,
-                    f"{new.name}: a forecast breach of tolerance now goes to "
-                    f"{new.exception_gate.name} ({', '.join(new.exception_gate.approvers)})",
-                )
+    for field, kind, goes_to in SIDE_GATES:
+        changes += _side_gate(getattr(old, field), getattr(new, field), kind, goes_to, new.name)
+    return changes
+
+
+# The gates a reporting stage holds beside its own: what takes a matter to each.
+SIDE_GATES = (
+    ("exception_gate", "exception gate", "a forecast breach of tolerance"),
+    ("change_gate", "change gate", "a change request"),
+)
+
+
+def _side_gate(
+    old: Gate | None, new: Gate | None, kind: str, goes_to: str, stage: str
+) -> list[Change]:
+    where = f"stage {stage}"
+    if old is None and new is None:
+        return []
+    if old is None:
+        approvers = ", ".join(new.approvers)
+        text = f"{stage}: {goes_to} now goes to {new.name} ({approvers})"
+        return [Change("added", kind, where, text)]
+    if new is None:
+        return [Change("removed", kind, where, f"{stage}: {kind} {old.name} removed")]
+    changes = _gate(old, new, kind)
+    before, after = getattr(old, "replan_stage", None), getattr(new, "replan_stage", None)
+    if before != after:
+        changes.append(
+            Change(
+                "changed",
+                kind,
+                where,
+                f"{new.name}: a recycle re-plans from {after} (was {before})",
+                before,
+                after,
             )
-        elif new.exception_gate is None:
-            changes.append(
-                Change(
-                    "removed",
-                    "exception gate",
-                    where,
-                    f"{new.name}: exception gate {old.exception_gate.name} removed",
-                )
-            )
-        else:
-            changes += _gate(old.exception_gate, new.exception_gate, "exception gate")
-            before, after = old.exception_gate.replan_stage, new.exception_gate.replan_stage
-            if before != after:
-                changes.append(
-                    Change(
-                        "changed",
-                        "exception gate",
-                        where,
-                        f"{new.exception_gate.name}: a recycle re-plans from {after} "
-                        f"(was {before})",
-                        before,
-                        after,
-                    )
-                )
+        )
     return changes
 
 
@@ -320,7 +322,7 @@ def _reporting(old: Stage, new: Stage, where: str) -> list[Change]:
 
 def _gate(old: Gate, new: Gate, kind: str) -> list[Change]:
     where = f"{kind} {new.name}"
-    label = f"{'Gate' if kind == 'gate' else 'Exception gate'} {new.name}"
+    label = f"{kind.capitalize()} {new.name}"
     changes: list[Change] = []
     if old.key != new.key or old.name != new.name:
         changes.append(

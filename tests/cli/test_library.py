@@ -208,3 +208,33 @@ def test_tailoring_rules_in_a_file_validate_like_the_library(tmp_path):
         "not a project category (known: mandatory, grow, run, transform)",
     )
     assert yaml.safe_load(path.read_text())["name"] == "pmbok-waterfall"
+
+
+def test_diff_reports_changes_to_a_stages_change_and_exception_gates(tmp_path):
+    data = lifecycle_data("prince2")
+    stage = next(s for s in data["stages"] if s.get("change_gate"))
+    change_gate = stage.pop("change_gate")
+    stage["exception_gate"]["approvers"].append("senior-user")
+    without = tmp_path / "without"
+    without.mkdir()
+    result = library("diff", str(LIBRARY_DIR / "prince2.yaml"), str(write_lifecycle(without, data)))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "  + Exception gate Exception assessment: approver role senior-user added",
+        "  - Management stage: change gate Change authority removed",
+    ]
+    stage["change_gate"] = change_gate | {"timing": {"sla_hours": 72}}
+    back = tmp_path / "back"
+    back.mkdir()
+    result = library("diff", str(without / "prince2.yaml"), str(write_lifecycle(back, data)))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "  + Management stage: a change request now goes to Change authority (executive)",
+    ]
+    stage["change_gate"]["quorum"] = "majority"
+    again = tmp_path / "again"
+    again.mkdir()
+    result = library("diff", str(back / "prince2.yaml"), str(write_lifecycle(again, data)))
+    assert result.output.splitlines()[1:] == [
+        "  ~ Change gate Change authority: quorum for go all → majority",
+    ]
