@@ -25,6 +25,7 @@ RecordCheck = Literal[
     "run-alive",
     "gates-within-sla",
     "documents-intact",
+    "funding-gate-scored",
 ]
 Check = Annotated[str, StringConstraints(pattern=r"^(document|brief|record):[a-z0-9_-]+$")]
 

@@ -1,12 +1,13 @@
 """A project recorded in the store as the lifecycle flow would record it, without Prefect:
 stage runs, document versions and gate decisions. For tests that read documents back."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pmo.brief import ProjectBrief
 from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
-from pmo.store.models import DocumentRecord, GateDecision, utcnow
+from pmo.store.models import DocumentRecord, GateDecision, GateScore, utcnow
 from pmo.store.plans import latest_baseline_number, record_baseline
 from pmo.store.records import (
     ensure_gate,
@@ -81,24 +82,35 @@ def write(
         return record
 
 
-def decide(brief: ProjectBrief, stage: Stage, attempt: int, decision: str, **answer: str) -> None:
-    """Record one approver's accepted answer and the gate's outcome, as the gate does."""
+def decide(
+    brief: ProjectBrief,
+    stage: Stage,
+    attempt: int,
+    decision: str,
+    scores: Mapping[str, int] | None = None,
+    **answer: str,
+) -> None:
+    """Record one approver's accepted answer (with `scores` by criterion key) and the
+    gate's outcome, as the gate does."""
     with session_scope() as session:
         _, stage_run, gate = at_gate(session, brief, stage, attempt=attempt)
-        session.add(
-            GateDecision(
-                gate_id=gate.id,
-                round=1,
-                response_key=f"{stage.key}-{attempt}",
-                approver_email=answer.get("approver", "dana.reyes@example.com"),
-                roles="sponsor",
-                decision=decision,
-                comment=answer.get("comment", ""),
-                conditions=answer.get("conditions", ""),
-                accepted=True,
-            )
+        row = GateDecision(
+            gate_id=gate.id,
+            round=1,
+            response_key=f"{stage.key}-{attempt}",
+            approver_email=answer.get("approver", "dana.reyes@example.com"),
+            roles="sponsor",
+            decision=decision,
+            comment=answer.get("comment", ""),
+            conditions=answer.get("conditions", ""),
+            accepted=True,
         )
+        session.add(row)
         session.flush()
+        for key, value in (scores or {}).items():
+            session.add(
+                GateScore(gate_decision_id=row.id, criterion_key=key, kind="score", value=value)
+            )
         mark_decided(
             session, gate=gate, stage_run=stage_run, round=1, outcome=decision, at=utcnow()
         )
@@ -119,5 +131,7 @@ def run_documents(
             if attempt < attempts:
                 decide(brief, stage, attempt, "recycle", comment="No contingency; re-plan.")
             else:
-                decide(brief, stage, attempt, "go", conditions="Report fortnightly.")
+                # The go that commits the money carries the gatekeeper's scores.
+                scores = {c.key: 7 for c in stage.gate.scored} if stage.gate.funds_project else {}
+                decide(brief, stage, attempt, "go", scores, conditions="Report fortnightly.")
     return latest

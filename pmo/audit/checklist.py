@@ -194,6 +194,48 @@ def _risk_responses_planned(evidence: Evidence) -> Result:
     return "Yes", f"All {len(risks)} risk(s) have a planned response"
 
 
+def _funding_gate_scored(evidence: Evidence) -> Result:
+    """A go at the gate that commits the money, given without the gatekeepers' scores,
+    funds a project the portfolio could not rank: a control gap."""
+    funding = [
+        (line, stage.gate)
+        for line in evidence.history
+        if (stage := evidence.ran_under(line)) is not None and stage.gate.funds_project
+    ]
+    gate = next((s.gate for s in evidence.lifecycle.stages if s.gate.funds_project), None)
+    if gate is None and not funding:
+        return "N/A", "The lifecycle has no gate that commits the project's money"
+    goes = [(line, definition) for line, definition in funding if line.outcome == "go"]
+    passed = [line for line, definition in goes if definition.scored]
+    if not passed:
+        unscorable = goes[-1][1] if goes else gate
+        if unscorable is not None and not unscorable.scored:
+            return "N/A", f"{unscorable.name} has no should-meet criterion to score"
+        name = funding[-1][1].name if funding else gate.name
+        return "N/A", f"Not due yet: {name} has not passed with a go"
+    unscored, scored = [], 0
+    for line in passed:
+        answers = [
+            d
+            for d in evidence.decisions
+            if d.gate == line.gate
+            and d.attempt == line.attempt
+            and d.round == line.rounds
+            and d.decision == "go"
+        ]
+        unscored += [
+            f"go at {line.gate} (attempt {line.attempt}) by {d.approver}"
+            for d in answers
+            if not d.scores
+        ]
+        scored += sum(1 for d in answers if d.scores)
+        if not answers:
+            unscored.append(f"{line.gate} (attempt {line.attempt}) passed with no go on record")
+    if unscored:
+        return "No", f"Without the gatekeeper's scores: {'; '.join(unscored)}"
+    return "Yes", f"{scored} go answer(s) at the funding gate, each with its scores"
+
+
 NEEDS_PMO_AUDIT = "checked by the PMO's audit (`pmo audit`) against the run history"
 
 
@@ -281,4 +323,5 @@ RECORD_CHECKS: dict[str, Callable[[Evidence], Result]] = {
     "run-alive": _run_alive,
     "gates-within-sla": _gates_within_sla,
     "documents-intact": _documents_intact,
+    "funding-gate-scored": _funding_gate_scored,
 }

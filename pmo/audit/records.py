@@ -24,6 +24,7 @@ from pmo.store.models import (
     EvmSnapshot,
     Gate,
     GateDecision,
+    GateScore,
     PlanSubmission,
     Project,
     ProjectLifecycle,
@@ -80,6 +81,8 @@ class DecisionLine:
     comment: str
     conditions: str
     decided_at: datetime
+    round: int = 1
+    scores: int = 0  # the 0 to 10 scores of should-meet criteria given with the answer
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class ProjectRecord:
     gates: list[Row] = field(default_factory=list)
     decisions: list[Row] = field(default_factory=list)  # accepted and refused
     codes_used: set[tuple[int, int, str]] = field(default_factory=set)  # gate, round, who
+    scores: dict[int, int] = field(default_factory=dict)  # decision id -> scores given
     documents: list[Row] = field(default_factory=list)
     updates: list[Row] = field(default_factory=list)
     plans: list[Row] = field(default_factory=list)  # plans and change requests submitted
@@ -166,6 +170,8 @@ class ProjectRecord:
                 comment=d.comment,
                 conditions=d.conditions,
                 decided_at=d.received_at,
+                round=d.round,
+                scores=self.scores.get(d.id, 0),
             )
             for d in self.decisions
             if d.accepted
@@ -302,6 +308,13 @@ def load_records(
     )
     for gate_id, round_, who in _chunked(session, used, ApprovalCode.gate_id, list(gate_project)):
         records[gate_project[gate_id]].codes_used.add((gate_id, round_, who))
+    decision_gate = {d.id: d.gate_id for r in records.values() for d in r.decisions}
+    scored = select(GateScore.gate_decision_id).where(GateScore.kind == "score")
+    for (decision_id,) in _chunked(
+        session, scored, GateScore.gate_decision_id, list(decision_gate)
+    ):
+        scores = records[gate_project[decision_gate[decision_id]]].scores
+        scores[decision_id] = scores.get(decision_id, 0) + 1
     for row in _rows(session, DocumentRecord, DocumentRecord.project_id, ids, DocumentRecord.id):
         records[row.project_id].documents.append(row)
     updates = _rows(session, StatusUpdateRecord, StatusUpdateRecord.project_id, ids, None)

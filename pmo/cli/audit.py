@@ -6,8 +6,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from pmo.errors import PmoInputError
 
@@ -63,6 +61,9 @@ def audit(
 
 
 def _print_summary(result) -> None:  # noqa: ANN001 (a PortfolioAudit)
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=200)
     kpis = result.kpis
     if not result.projects:

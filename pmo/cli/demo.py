@@ -4,8 +4,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 
 def demo(
@@ -26,6 +24,9 @@ def demo(
 
     # A bad brief is refused before Prefect is imported, which alone takes seconds.
     load_brief_for(brief or EXAMPLE_BRIEF, lifecycle)
+    from rich.console import Console
+    from rich.table import Table
+
     from pmo.runtime.demo import run_demo
 
     console = Console()

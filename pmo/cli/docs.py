@@ -4,8 +4,6 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 
 def docs(
@@ -36,6 +34,9 @@ def docs(
     if not versions:
         typer.echo(f"Project {project_key} has no documents yet.")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("Document", "Version", "Stage", "Attempt", "SHA-256", "Word file", "Markdown")
     for v in versions:
         table.add_row(

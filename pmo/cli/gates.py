@@ -4,8 +4,6 @@ import json
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 DecisionChoice = Literal["go", "kill", "hold", "recycle"]
 
@@ -38,6 +36,9 @@ def gates(
     if not open_gates:
         typer.echo("No gate is waiting for a decision.")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("Run", "Project", "Gate", "Status", "Waiting for", "Since", "Due")
     for g in open_gates:
         table.add_row(

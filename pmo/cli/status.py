@@ -6,8 +6,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from pmo.errors import StatusRefused
 from pmo.limits import LINE_CHARS, LIST_ITEMS, TEXT_CHARS, check_count, check_length
@@ -216,6 +214,9 @@ def projects(
     if not lines:
         typer.echo("No project is recorded yet.")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(
         "Project",
         "Lifecycle",

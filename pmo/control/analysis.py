@@ -16,9 +16,14 @@ class RatedRisk:
     rating: str
 
 
+def risk_score(probability: str, impact: str) -> int:
+    """Probability x impact on a 3 x 3 matrix, 1 to 9."""
+    return LEVEL_SCORE[probability] * LEVEL_SCORE[impact]
+
+
 def rate_risk(risk: Risk) -> RatedRisk:
     """Probability x impact on a 3 x 3 matrix: 6 and above High, 3 and above Medium."""
-    score = LEVEL_SCORE[risk.probability] * LEVEL_SCORE[risk.impact]
+    score = risk_score(risk.probability, risk.impact)
     rating = "High" if score >= 6 else "Medium" if score >= 3 else "Low"
     return RatedRisk(risk, score, rating)
 

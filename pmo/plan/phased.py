@@ -1,6 +1,7 @@
 """The plan over time: cumulative planned value and effort by role, month by month."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -56,3 +57,31 @@ def effort_by_role_month(schedule: Schedule) -> dict[tuple[str, str], Decimal]:
             for (year, month), count in per_month.items():
                 totals[role, f"{year:04d}-{month:02d}"] += share * count
     return {key: rounded(value, CENT) for key, value in sorted(totals.items())}
+
+
+@dataclass(frozen=True)
+class PhasedFigures:
+    """What a plan asks for month by month: its cumulative planned value at each month's
+    end and its effort by role and month. A baseline never changes once approved, so the
+    store keeps these beside it (`as_data`) and a portfolio reads them, not the plan."""
+
+    cumulative_pv: list[tuple[str, Decimal]]
+    effort: dict[tuple[str, str], Decimal]
+
+    def as_data(self) -> dict:
+        """JSON: amounts as decimal text, so they read back exactly as computed."""
+        return {
+            "cumulative_pv": [[month, str(value)] for month, value in self.cumulative_pv],
+            "effort": [[role, month, str(days)] for (role, month), days in self.effort.items()],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "PhasedFigures":
+        return cls(
+            cumulative_pv=[(month, Decimal(value)) for month, value in data["cumulative_pv"]],
+            effort={(role, month): Decimal(days) for role, month, days in data["effort"]},
+        )
+
+
+def phased_figures(schedule: Schedule) -> PhasedFigures:
+    return PhasedFigures(cumulative_pv_by_month(schedule), effort_by_role_month(schedule))

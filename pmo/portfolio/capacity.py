@@ -25,14 +25,18 @@ def capacity_by_role_month(candidates: list[Candidate], policy: PortfolioPolicy)
     """Every (role, month) some plan asks for, in role then month order."""
     demand: dict[tuple[str, str], dict[str, Decimal]] = {}
     for candidate in candidates:
-        for (role, month), days in candidate.effort.items():
+        key = candidate.key  # one candidate a project: each (role, month) of it comes once
+        for role_month, days in candidate.effort.items():
             if days:
-                by_project = demand.setdefault((role, month), {})
-                by_project[candidate.key] = by_project.get(candidate.key, Decimal(0)) + days
+                by_project = demand.get(role_month)
+                if by_project is None:
+                    by_project = demand[role_month] = {}
+                by_project[key] = days
     rows = []
     for role, month in sorted(demand):
         by_project = demand[(role, month)]
-        asking = sorted(by_project, key=lambda key: (-by_project[key], key))
+        # largest first, then by key: a stable sort keeps the key order among equals
+        asking = sorted(sorted(by_project), key=by_project.__getitem__, reverse=True)
         rows.append(
             RoleMonth(
                 role=role,

@@ -129,14 +129,15 @@ def current_portfolio(
     `delay`, as it would be without some projects and with others moved (nothing changes)."""
     from pmo.portfolio.candidates import apply_what_if
     from pmo.portfolio.records import open_candidates
+    from pmo.portfolio.rows import collector_paused
     from pmo.store import session_scope
     from process_library.portfolio import load_portfolio_policy
 
     policy = load_portfolio_policy()
-    with session_scope() as session:
+    with collector_paused(), session_scope() as session:
         candidates = open_candidates(session)
-    candidates = apply_what_if(candidates, without=without or [], delay=delay or {})
-    return build_portfolio(candidates, policy)
+        candidates = apply_what_if(candidates, without=without or [], delay=delay or {})
+        return build_portfolio(candidates, policy)
 
 
 def what_if_text(without: list[str], delay: dict[str, int]) -> str:

@@ -458,6 +458,11 @@ class Baseline(Base):
     gate_round: Mapped[int | None]
     reason: Mapped[str] = mapped_column(Text, default="")
     approved_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # What the plan asks for month by month (`pmo.plan.phased.PhasedFigures.as_data`),
+    # computed once when it is approved: a portfolio of thousands reads these, not plans.
+    # Null on rows older than the column; read then from the plan. Not audited: derived
+    # from `plan`, which is.
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class LedgerEntry(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
 from pmo.plan.model import Plan, parse_plan
+from pmo.plan.phased import PhasedFigures, phased_figures
 from pmo.plan.schedule import Schedule, schedule_plan
 from pmo.store.models import Baseline, Gate, PlanSubmission, Project, StageRun, utcnow
 
@@ -127,12 +128,14 @@ def record_baseline(
         session.scalar(select(func.max(Baseline.number)).where(Baseline.project_id == project_id))
         or 0
     ) + 1
+    start = plan_start(plan, brief)
     row = Baseline(
         project_id=project_id,
         number=number,
         plan=plan.data(),
         plan_hash=plan.content_hash(),
-        start=plan_start(plan, brief),
+        start=start,
+        figures=phased_figures(schedule_plan(plan, start)).as_data(),
         submission_id=submission_id,
         gate_id=gate_id,
         gate_round=gate_round,
@@ -154,6 +157,14 @@ def baseline_of(row: Baseline) -> BaselineInForce:
         schedule=schedule_plan(plan, row.start),
         approved_at=row.approved_at.date(),
     )
+
+
+def figures_of(row: Baseline) -> PhasedFigures:
+    """A baseline's monthly planned value and effort by role: as stored when it was
+    approved, or from its plan for a row older than the stored figures (nothing written)."""
+    if row.figures is not None:
+        return PhasedFigures.from_data(row.figures)
+    return phased_figures(baseline_of(row).schedule)
 
 
 def baseline_in_force(session: Session, *, project_id: int) -> BaselineInForce | None:

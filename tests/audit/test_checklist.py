@@ -55,6 +55,8 @@ class Decision:
     decision: str
     comment: str = ""
     decided_at: datetime = datetime(2027, 3, 1, tzinfo=UTC)
+    round: int = 1
+    scores: int = 0
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Line:
     status: str = "at-gate"
     stage_key: str = ""  # as the audit's StageLine: the key and the version it ran under
     lifecycle_version: str | None = None
+    rounds: int = 1
 
 
 EMPTY = Evidence(
@@ -260,3 +263,55 @@ def test_altered_document_files_are_an_evidence_gap():
         "evidence gap",
         problem,
     )
+
+
+def test_a_go_at_the_funding_gate_without_the_gatekeepers_scores_is_a_control_gap():
+    funding = LIFECYCLE.stages[0].gate  # Charter approval commits the money
+    assert funding.funds_project and funding.scored
+    check = question("record:funding-gate-scored")
+    waiting = replace(EMPTY, history=[Line(funding.name, 1, None, stage_key="initiation")])
+    undecided = answer_question(check, waiting)
+    assert (undecided.answer, undecided.finding) == ("N/A", None)
+    assert undecided.comment == "Not due yet: Charter approval has not passed with a go"
+
+    passed = replace(waiting, history=[Line(funding.name, 1, "go", stage_key="initiation")])
+    scored = replace(
+        passed, decisions=[Decision(funding.name, 1, "dana.reyes@example.com", "go", scores=2)]
+    )
+    assert answer_question(check, scored).answer == "Yes"
+
+    unscored = replace(
+        scored,
+        decisions=[*scored.decisions, Decision(funding.name, 1, "pmo@example.com", "go")],
+    )
+    answered = answer_question(check, unscored)
+    assert (answered.answer, answered.finding) == ("No", "control gap")
+    assert answered.comment == (
+        "Without the gatekeeper's scores: go at Charter approval (attempt 1) by pmo@example.com"
+    )
+
+
+def test_only_the_round_that_passed_the_funding_gate_counts():
+    funding = LIFECYCLE.stages[0].gate
+    check = question("record:funding-gate-scored")
+    # Scored in round 1 (a hold), passed unscored in round 2.
+    second = replace(
+        EMPTY,
+        history=[Line(funding.name, 1, "go", stage_key="initiation", rounds=2)],
+        decisions=[
+            Decision(funding.name, 1, "dana.reyes@example.com", "go", round=1, scores=2),
+            Decision(funding.name, 1, "dana.reyes@example.com", "go", round=2),
+        ],
+    )
+    assert answer_question(check, second).answer == "No"
+    # A lifecycle without a funding gate has nothing to check.
+    unfunded = LIFECYCLE.model_copy(
+        update={
+            "stages": tuple(
+                s.model_copy(update={"gate": s.gate.model_copy(update={"funds_project": False})})
+                for s in LIFECYCLE.stages
+            )
+        }
+    )
+    no_gate = answer_question(check, replace(second, lifecycle=unfunded, versions={}))
+    assert (no_gate.answer, no_gate.finding) == ("N/A", None)

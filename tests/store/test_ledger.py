@@ -104,6 +104,7 @@ def test_a_projects_writes_chain_up_and_verify_clean(store_url):
         "stage_runs",
         "gates",
         "gate_decisions",
+        "gate_scores",  # the scores given with the go at the funding gate
         "documents",
         "approval_codes",
     }

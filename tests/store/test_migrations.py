@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from pmo.store.engine import alembic_config
+from pmo.store.engine import alembic_config, engine_for, head_revision
 from tests.conftest import POSTGRES_URL
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def open_at_once(url: str) -> list[subprocess.CompletedProcess]:
     return results
 
 
-def head_revision() -> str:
+def alembic_head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -55,7 +55,7 @@ def assert_migrated_once(url: str, results: list[subprocess.CompletedProcess]) -
         assert "gate_decisions" in inspect(engine).get_table_names()
         with engine.connect() as connection:
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-        assert versions == [(head_revision(),)]
+        assert versions == [(alembic_head_revision(),)]
     finally:
         engine.dispose()
 
@@ -81,3 +81,25 @@ def test_a_fresh_postgresql_store_opened_by_several_processes_at_once():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics():
+    assert head_revision() == alembic_head_revision()
+    assert alembic_head_revision() is not None
+
+
+def test_a_store_one_migration_behind_is_brought_to_head_when_opened(store_url):
+    from alembic import command
+
+    engine_for(store_url)
+    with engine_for(store_url).begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+    engine_for.cache_clear()
+    engine_for(store_url)  # the shortcut for a store at head must not skip this one
+    with create_engine(store_url.replace("postgresql://", "postgresql+psycopg://")).connect() as c:
+        versions = c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        columns = {col["name"] for col in inspect(c).get_columns("baselines")}
+    assert versions == [alembic_head_revision()]
+    assert "figures" in columns
