@@ -1,7 +1,8 @@
 """How long the PMO's audit takes on a large portfolio, and how it grows with the runs.
 
 Run by hand: `python bench/audit_scale.py [--sizes 1000,5000,10000] [--postgres URL]`.
-A Prefect server backed by PostgreSQL (a fresh database) and a store on PostgreSQL are
+A Prefect server and a store on PostgreSQL (`pmo_bench_audit_prefect`, `pmo_bench_audit_store`,
+dropped and created afresh; not the scale-out bench's databases) are
 filled step by step up to each size with lifecycle runs like a project waiting at its plan
 gate: two answered gate rounds, eight states in Prefect, two accepted answers with their
 codes, the documents of both stages with their files, every store row on the audit ledger.
@@ -397,12 +398,12 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     home = Path(tempfile.mkdtemp(prefix="pmo-audit-bench-"))
-    prefect_url = make_url(fresh_database(args.postgres, "pmo_bench_prefect")).set(
+    prefect_url = make_url(fresh_database(args.postgres, "pmo_bench_audit_prefect")).set(
         drivername="postgresql+asyncpg"
     )
     prefect_db = prefect_url.render_as_string(hide_password=False)
     os.environ["PMO_HOME"] = str(home)
-    os.environ["PMO_DATABASE_URL"] = fresh_database(args.postgres, "pmo_bench_store")
+    os.environ["PMO_DATABASE_URL"] = fresh_database(args.postgres, "pmo_bench_audit_store")
     os.environ["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_db
 
     from prefect.settings import PREFECT_API_URL, temporary_settings

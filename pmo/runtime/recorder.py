@@ -1,5 +1,6 @@
 """The run-state recorder beside the served deployments: in a thread of `pmo up` with an
-event loop of its own, stopped with the process."""
+event loop of its own, stopped with the process; or alone (`pmo record-states`), where the
+runs are served by workers on other machines and no `pmo up` runs."""
 
 import asyncio
 import contextvars
@@ -7,7 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from rich.console import Console
+
 from pmo.audit.state_recorder import StateRecorder
+from pmo.runtime.connection import prefect_api
+from pmo.settings import get_settings, redacted_url
 
 
 @contextmanager
@@ -36,3 +41,17 @@ def recorder_in_thread(recorder: StateRecorder | None = None) -> Iterator[StateR
     finally:
         loop.call_soon_threadsafe(task.cancel)
         thread.join(timeout=15)
+
+
+def run_recorder() -> None:
+    """Record lifecycle runs' state changes in this process until interrupted."""
+    with prefect_api() as api_url:
+        console = Console()
+        store = redacted_url(get_settings().store_url)
+        console.print(
+            f"Recording lifecycle runs' states from {api_url} into {store}; Ctrl-C stops."
+        )
+        try:
+            asyncio.run(StateRecorder().run())
+        except KeyboardInterrupt:
+            console.print("Stopped.")

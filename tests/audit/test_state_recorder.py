@@ -3,6 +3,10 @@ into the store and onto the ledger once each, through a stream that drops; the a
 reads them there, and asks Prefect only for what the recorder did not see."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import threading
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -22,6 +26,7 @@ from pmo.runtime.recorder import recorder_in_thread
 from pmo.store import session_scope
 from pmo.store.models import LedgerEntry, RunState
 from tests.factories import make_brief
+from tests.processes import PMO, wait_for_log
 from tests.project_record import LIFECYCLE, at_gate
 from tests.tcp_proxy import tcp_proxy
 
@@ -136,6 +141,8 @@ def test_state_changes_are_recorded_once_each_through_a_stream_that_drops(
             wait_until_recorded(client, run_id)
             wait_until_following(recorder)
         assert proxy.dropped >= 1
+        # It stops with the block, as with `pmo up`.
+        assert not any(t.name == "pmo-run-states" for t in threading.enumerate())
 
         rows = recorded(run_id)
         names = [r.state_name for r in rows]
@@ -219,3 +226,26 @@ def test_a_fresh_audit_asks_prefect_for_every_history(prefect_server, prefect_ap
         assert_bypassed(fresh, run_id)
         # Asked again, nothing is recorded twice.
         assert sorted(r.event_id for r in recorded(run_id)) == prefect_states(client, run_id)
+
+
+def test_pmo_record_states_records_beside_workers_and_stops_on_ctrl_c(
+    prefect_server, store_url, tmp_path
+):
+    key = new_key()
+    log_path = tmp_path / "record-states.log"
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    with log_path.open("ab") as log:
+        recorder = subprocess.Popen(
+            [PMO, "record-states"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_log(recorder, log_path, "Ctrl-C stops", timeout=60)
+        with SyncPrefectClient(prefect_server) as client:
+            run_id = create_run(client, key)
+            client.set_flow_run_state(UUID(run_id), Running(), force=True)
+            wait_until_recorded(client, run_id)
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        returncode = recorder.wait(timeout=30)
+    assert returncode == 0, log_path.read_text()
+    assert "Stopped." in log_path.read_text()
