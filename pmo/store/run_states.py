@@ -54,16 +54,25 @@ def _record_new(session: Session, wanted: dict[str, SeenState], source: str) -> 
     new = [s for i, s in wanted.items() if i not in known]
     if not new:
         return 0
+    # The run's project by its tag or, as Prefect's events do not always carry the run's
+    # own tags, by the run the project records; none before the run wrote its project.
     keys = {s.project_key for s in new if s.project_key}
-    projects = {
-        row.key: row.id
-        for row in session.execute(select(Project.key, Project.id).where(Project.key.in_(keys)))
-    }
+    runs = {s.flow_run_id for s in new}
+    by_key: dict[str, int] = {}
+    by_run: dict[str, int] = {}
+    for row in session.execute(
+        select(Project.key, Project.flow_run_id, Project.id).where(
+            Project.key.in_(keys) | Project.flow_run_id.in_(runs)
+        )
+    ):
+        by_key[row.key] = row.id
+        if row.flow_run_id:
+            by_run[row.flow_run_id] = row.id
     session.add_all(
         RunState(
             event_id=s.state_id,
             flow_run_id=s.flow_run_id,
-            project_id=projects.get(s.project_key or ""),
+            project_id=by_key.get(s.project_key or "") or by_run.get(s.flow_run_id),
             state_type=s.type,
             state_name=s.name[:60],
             message=s.message,
