@@ -7,7 +7,6 @@ the portfolio doing? Answered from evidence only: Prefect's run history and the 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Row
@@ -27,7 +26,6 @@ from pmo.audit.records import ProjectRecord, load_records
 from pmo.audit.run_history import RunHistory, RunSelection, read_lifecycle_runs
 from pmo.brief import ProjectBrief
 from pmo.errors import PmoInputError
-from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.ledger import LedgerHead, ledger_head
 from pmo.store.ledger_verify import LedgerProblem, verify_ledger
@@ -78,6 +76,8 @@ class PortfolioAudit:
     ledger_problems: list[LedgerProblem]
     ledger_head: LedgerHead | None
     runs_without_project: list[str] = field(default_factory=list)
+    # Runs whose history the store did not have whole, so Prefect's API was asked for it.
+    histories_fetched: int = 0
 
     @property
     def findings(self) -> list[Finding]:
@@ -96,11 +96,7 @@ def run_audit(selection: RunSelection, *, fresh: bool = False) -> PortfolioAudit
     """The audit as `pmo audit` and the `pmo-audit` flow run it: against the ledger head the
     last audit saw, which moves on only while the ledger is intact, so a tampered record
     is reported at every audit until the PMO has dealt with it."""
-    audit = audit_portfolio(
-        selection,
-        previous_head=read_anchor(),
-        cache_file=None if fresh else default_cache_file(),
-    )
+    audit = audit_portfolio(selection, previous_head=read_anchor(), fresh=fresh)
     if not audit.tampered and audit.ledger_head is not None:
         save_anchor(audit.ledger_head)
     return audit
@@ -110,13 +106,15 @@ def audit_portfolio(
     selection: RunSelection,
     *,
     previous_head: LedgerHead | None = None,
-    cache_file: Path | None = None,
+    fresh: bool = False,
 ) -> PortfolioAudit:
     """Audit every project the selection names; `previous_head` is the ledger head the last
-    audit saw, so a ledger cut back behind it is caught."""
+    audit saw, so a ledger cut back behind it is caught. `fresh` asks Prefect for every
+    run's history, not only for what the store has not recorded."""
     if selection.since is not None and selection.since > utcnow():
         raise PmoInputError("--since", f"{selection.since:%Y-%m-%d} is in the future")
-    runs = read_lifecycle_runs(selection, cache_file)
+    read = read_lifecycle_runs(selection, fresh=fresh)
+    runs = read.runs
     with session_scope() as session:
         records = load_records(session, project_key=selection.project_key, since=selection.since)
         if selection.project_key and not records and not runs:
@@ -159,6 +157,7 @@ def audit_portfolio(
         ledger_problems=problems,
         ledger_head=head,
         runs_without_project=[r.run_id for r in runs if r.run_id not in known_runs],
+        histories_fetched=read.fetched,
     )
 
 
@@ -312,10 +311,6 @@ def _sha256(path: str) -> str | None:
         return None
 
 
-def default_cache_file() -> Path:
-    return get_settings().resolved_home / "audit" / "run-states.json"
-
-
 def audit_json(audit: PortfolioAudit) -> dict[str, Any]:
     """The audit for scripts: these keys are kept stable; new keys may be added."""
     kpis = audit.kpis
@@ -326,6 +321,7 @@ def audit_json(audit: PortfolioAudit) -> dict[str, Any]:
             "since": audit.selection.since.isoformat() if audit.selection.since else None,
         },
         "runs_read": audit.runs_read,
+        "histories_fetched": audit.histories_fetched,
         "ledger": {
             "intact": not audit.tampered,
             "head": audit.ledger_head._asdict() if audit.ledger_head else None,

@@ -1,17 +1,16 @@
 """What Prefect remembers of the lifecycle runs: each run and its state history.
 
-The audit reads every `project-lifecycle` run (in pages, as Prefect returns at most 200 rows
-a call) and every run's state transitions. A run's history can only grow, and every
-transition gives the run a new current state id, so a history read once is kept in a cache
-file under the PMO home and read again only when the run's current state id has changed.
+The audit pages through every `project-lifecycle` run (Prefect returns at most 200 rows a
+call) and takes each run's state transitions from the store, where the run-state recorder
+(`pmo.audit.state_recorder`) wrote them from Prefect's events as they happened. Only a run
+whose current state, or whose first, is not on record is asked for its history (one API
+call per run), and what that call returns is recorded, so the next audit does not ask again.
 """
 
 import asyncio
 import itertools
-import json
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,12 +25,17 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.sorting import FlowRunSort
 
 from pmo.errors import ServiceUnavailable
+from pmo.store import session_scope
+from pmo.store.run_states import RecordedState, SeenState, record_run_states, recorded_states
 
 LIFECYCLE_FLOW = "project-lifecycle"
 PAGE_SIZE = 200  # the most Prefect's API returns in one call
 CONCURRENT_READS = 16
 CONCURRENT_PAGES = 4
 SORT = FlowRunSort.EXPECTED_START_TIME_ASC.value
+RECORD_BATCH = 2000  # states recorded per transaction
+# Prefect stamps a run's creation and its first state in one request, on one clock.
+FIRST_STATE_SLACK = timedelta(seconds=60)
 
 
 class HistoryUnavailable(ServiceUnavailable):
@@ -67,54 +71,96 @@ class RunSelection:
     since: datetime | None = None
 
 
-def read_lifecycle_runs(
-    selection: RunSelection, cache_file: Path | None = None
-) -> list[RunHistory]:
-    """Every lifecycle run the selection names, with its state history."""
+@dataclass(frozen=True)
+class LifecycleRuns:
+    """The runs an audit read, and how many of their histories it had to ask Prefect for."""
+
+    runs: list[RunHistory]
+    fetched: int  # histories the store did not have whole: one API call each
+
+
+def read_lifecycle_runs(selection: RunSelection, *, fresh: bool = False) -> LifecycleRuns:
+    """Every lifecycle run the selection names, with its state history; `fresh` asks
+    Prefect for every history, whatever the store has."""
     try:
-        return asyncio.run(_read_runs(selection, cache_file))
+        return asyncio.run(_read_runs(selection, fresh))
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise HistoryUnavailable(f"cannot read the run history from Prefect ({exc})") from None
 
 
-async def _read_runs(selection: RunSelection, cache_file: Path | None) -> list[RunHistory]:
-    cache = _load_cache(cache_file)
+async def _read_runs(selection: RunSelection, fresh: bool) -> LifecycleRuns:
     # Plain JSON rather than the client's models: at 10,000 runs, building pydantic objects
-    # for every run and state would cost more than the reading itself.
+    # for every run would cost more than the reading itself.
     async with get_client() as client:
         runs = await _page_runs(client, selection)
+        whole = selection.project_key is None and selection.since is None
+        with session_scope() as session:
+            recorded = recorded_states(
+                session, flow_run_ids=None if whole else [run["id"] for run in runs]
+            )
+        missed = [
+            run for run in runs if fresh or not _recorded_whole(run, recorded.get(run["id"], []))
+        ]
         gate = asyncio.Semaphore(CONCURRENT_READS)
 
-        async def history(run: dict[str, Any]) -> RunHistory:
-            cached = cache.get(run["id"])
-            if cached and cached["state_id"] == run["state_id"]:
-                states = tuple(_mark_from_json(m) for m in cached["states"])
-            else:
-                async with gate:
-                    response = await client.request(
-                        "GET", "/flow_run_states/", params={"flow_run_id": run["id"]}
-                    )
-                response.raise_for_status()
-                states = tuple(
-                    sorted((_mark_from_json(state) for state in response.json()), key=_at)
+        async def fetch(run: dict[str, Any]) -> list[SeenState]:
+            async with gate:
+                response = await client.request(
+                    "GET", "/flow_run_states/", params={"flow_run_id": run["id"]}
                 )
-                cache[run["id"]] = {
-                    "state_id": run["state_id"],
-                    "states": [_mark_to_json(m) for m in states],
-                }
-            return RunHistory(
-                run_id=run["id"],
-                state_type=run["state_type"] or "",
-                state_name=run["state_name"] or "",
-                created=datetime.fromisoformat(run["created"]),
-                states=states,
-            )
+            response.raise_for_status()
+            return [_seen(run, state) for state in response.json()]
 
-        histories = await asyncio.gather(*(history(run) for run in runs))
-    # A whole-portfolio read knows every run there is: forget runs Prefect no longer has.
-    whole = selection.project_key is None and selection.since is None
-    _save_cache(cache_file, cache, keep={h.run_id for h in histories} if whole else None)
-    return list(histories)
+        fetched = await asyncio.gather(*(fetch(run) for run in missed))
+    # What was asked for is recorded, so the next audit reads it from the store.
+    seen = [state for states in fetched for state in states]
+    for start in range(0, len(seen), RECORD_BATCH):
+        record_run_states(states=seen[start : start + RECORD_BATCH], source="api")
+    from_api = {run["id"]: states for run, states in zip(missed, fetched, strict=True)}
+    histories = [
+        RunHistory(
+            run_id=run["id"],
+            state_type=run["state_type"] or "",
+            state_name=run["state_name"] or "",
+            created=datetime.fromisoformat(run["created"]),
+            states=_marks(from_api[run["id"]])
+            if run["id"] in from_api
+            else tuple(
+                StateMark(s.occurred_at, s.type, s.name, s.message) for s in recorded[run["id"]]
+            ),
+        )
+        for run in runs
+    ]
+    return LifecycleRuns(histories, len(missed))
+
+
+def _recorded_whole(run: dict[str, Any], states: list[RecordedState]) -> bool:
+    """Has the store every state of this run? Its current one is on record (states are only
+    added, each with a new id), and its first state is on record: a run's first state is
+    set as the run is created, so a history starting later lost its beginning."""
+    if not states or run["state_id"] not in {s.state_id for s in states}:
+        return False
+    created = datetime.fromisoformat(run["created"])
+    return states[0].occurred_at <= created + FIRST_STATE_SLACK
+
+
+def _seen(run: dict[str, Any], state: dict[str, Any]) -> SeenState:
+    tags = run.get("tags") or []
+    key = next((t.removeprefix("project:") for t in tags if t.startswith("project:")), None)
+    return SeenState(
+        state_id=state["id"],
+        flow_run_id=run["id"],
+        type=state["type"],
+        name=state["name"] or "",
+        message=state["message"] or "",
+        occurred_at=datetime.fromisoformat(state["timestamp"]),
+        project_key=key,
+    )
+
+
+def _marks(states: list[SeenState]) -> tuple[StateMark, ...]:
+    marks = (StateMark(s.occurred_at, s.type, s.name, s.message) for s in states)
+    return tuple(sorted(marks, key=_at))
 
 
 async def _page_runs(client: Any, selection: RunSelection) -> list[dict[str, Any]]:
@@ -156,42 +202,3 @@ async def _page_runs(client: Any, selection: RunSelection) -> list[dict[str, Any
 
 def _at(mark: StateMark) -> datetime:
     return mark.at
-
-
-def _mark_to_json(mark: StateMark) -> dict[str, str]:
-    """As Prefect's API gives a state, so the cache and the API are read the same way."""
-    return {
-        "timestamp": mark.at.isoformat(),
-        "type": mark.type,
-        "name": mark.name,
-        "message": mark.message,
-    }
-
-
-def _mark_from_json(state: dict[str, Any]) -> StateMark:
-    return StateMark(
-        datetime.fromisoformat(state["timestamp"]),
-        state["type"],
-        state["name"] or "",
-        state["message"] or "",
-    )
-
-
-def _load_cache(cache_file: Path | None) -> dict[str, Any]:
-    if cache_file is None or not cache_file.is_file():
-        return {}
-    try:
-        return json.loads(cache_file.read_text())
-    except (OSError, ValueError):
-        return {}  # a damaged cache costs a re-read, nothing else
-
-
-def _save_cache(cache_file: Path | None, cache: dict[str, Any], keep: set[str] | None) -> None:
-    if cache_file is None:
-        return
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    # Write aside and rename, so a crash mid-write never leaves half a cache.
-    partial = cache_file.with_suffix(".partial")
-    kept = {k: entry for k, entry in cache.items() if keep is None or k in keep}
-    partial.write_text(json.dumps(kept, separators=(",", ":")))
-    partial.replace(cache_file)

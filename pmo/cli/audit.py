@@ -33,7 +33,7 @@ def audit(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
     fresh: Annotated[
-        bool, typer.Option(help="Read every run's state history again, ignoring the cache.")
+        bool, typer.Option(help="Ask Prefect for every run's history, not only the store's.")
     ] = False,
 ) -> None:
     """Audit every project: the checklist answered from evidence, bypassed gates, the

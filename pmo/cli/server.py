@@ -1,6 +1,7 @@
 """`pmo up`: the embedded default for real use: a local Prefect server, the deployments and
-the approvers' pages; `pmo web`: the approvers' pages alone; `pmo recover`: lifecycle runs
-whose process died, scheduled again."""
+the approvers' pages; `pmo web`: the approvers' pages alone; `pmo record-states`: the
+run-state recorder alone; `pmo recover`: lifecycle runs whose process died, scheduled
+again."""
 
 import json
 from dataclasses import asdict
@@ -70,3 +71,12 @@ def web(
     from pmo.runtime.serve import run_web
 
     run_web(host, port)
+
+
+def record_states() -> None:
+    """Record every lifecycle run's state changes from Prefect's events into the store, for
+    the audit, until Ctrl-C. `pmo up` does this itself; run it once beside workers on other
+    machines, against PREFECT_API_URL and the store of PMO_DATABASE_URL."""
+    from pmo.runtime.recorder import run_recorder
+
+    run_recorder()

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from flows.deployments import LIFECYCLE_DEPLOYMENT, serve_deployments
 from pmo.runtime.connection import client_environment, prefect_api, server_auth_string
+from pmo.runtime.recorder import recorder_in_thread
 from pmo.runtime.recovery import recover_runs
 from pmo.runtime.server import ServerDidNotStart, child_process, local_prefect_server
 from pmo.settings import get_settings, redacted_url
@@ -51,12 +52,18 @@ def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
             for run in recover_runs(stale_seconds=0):
                 console.print(f"Recovering {run.name} ({run.run_id}): {run.why}.", soft_wrap=True)
             try:
-                with web_in_thread("127.0.0.1", settings.web_port) as pages:
+                with (
+                    web_in_thread("127.0.0.1", settings.web_port) as pages,
+                    recorder_in_thread(),
+                ):
                     console.print(
                         f"Approvers' pages: [bold]{pages}[/]  (links in mails: "
                         f"{settings.resolved_web_url})"
                     )
-                    console.print("Serving project-lifecycle and gate-sla; Ctrl-C stops.")
+                    console.print(
+                        "Serving project-lifecycle and gate-sla, recording their runs' "
+                        "states; Ctrl-C stops."
+                    )
                     serve_deployments()
             except KeyboardInterrupt:
                 console.print("Stopped.")

@@ -125,6 +125,13 @@ AUDITED: dict[str, Audited] = {
         "approved_at",
         "project_id projects",
     ),
+    # Every state a lifecycle run entered, from Prefect's events: how each run left its
+    # gates, kept where a later change to Prefect's history cannot reach.
+    "run_states": Audited(
+        "run state",
+        "event_id flow_run_id project_id state_type state_name message occurred_at source",
+        "project_id projects",
+    ),
 }
 
 TABLES: dict[str, Table] = {name: Base.metadata.tables[name] for name in AUDITED}

@@ -465,6 +465,29 @@ class Baseline(Base):
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class RunState(Base):
+    """One state a lifecycle run entered, as Prefect announced it (or, when that was missed,
+    as its API told the audit).
+
+    Keyed by Prefect's state id, which the state's `prefect.flow-run.*` event carries as its
+    own id: a replayed event, or a state read both ways, is kept once.
+    """
+
+    __tablename__ = "run_states"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    flow_run_id: Mapped[str] = mapped_column(String(36), index=True)
+    # The run's project when the state was recorded; none before the run wrote its project.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    state_type: Mapped[str] = mapped_column(String(20))
+    state_name: Mapped[str] = mapped_column(String(60), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    source: Mapped[str] = mapped_column(String(10))  # event | api
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class LedgerEntry(Base):
     """One link of the audit ledger: a snapshot of an audited row as it was written.
 
