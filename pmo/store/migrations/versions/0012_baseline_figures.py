@@ -1,7 +1,7 @@
 """a baseline keeps what its plan asks for month by month (planned value, effort by role),
 computed once when approved, so a portfolio of thousands reads figures instead of plans
 
-Revision ID: 0012_baseline_figures
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02 04:30:00
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_baseline_figures"
+revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

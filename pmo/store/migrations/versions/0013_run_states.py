@@ -1,7 +1,7 @@
 """each lifecycle run's state changes, recorded from Prefect's events
 
-Revision ID: 0012_run_states
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 04:30:00
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_run_states"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
