@@ -12,14 +12,22 @@ import os
 from typing import Any
 from uuid import UUID
 
-# Imported once by the forkserver, before any child is forked from it.
+# Imported once by the forkserver, before any child is forked from it: what a run imports,
+# lazily ones included (the task engine on the first task, the store's database driver).
+# The forkserver skips a module that cannot be imported (psycopg without PostgreSQL).
 PRELOAD = [
     "prefect",
     "prefect.engine",
     "prefect.flow_engine",
+    "prefect.task_engine",
+    "prefect.task_runners",
+    "prefect.results",
     "prefect.client.orchestration",
     "prefect.logging.handlers",
     "flows.lifecycle",
+    "pmo.store",
+    "sqlalchemy.dialects.sqlite",
+    "psycopg",
 ]
 
 
