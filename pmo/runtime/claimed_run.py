@@ -16,6 +16,9 @@ from uuid import UUID
 # lazily ones included (the task engine on the first task, the store's database driver).
 # The forkserver skips a module that cannot be imported (psycopg without PostgreSQL).
 PRELOAD = [
+    # Without it each child runs the parent's main module again (`pmo`, importing the whole
+    # CLI) as multiprocessing prepares it; preloaded, the children find it already there.
+    "__main__",
     "prefect",
     "prefect.engine",
     "prefect.flow_engine",
