@@ -39,6 +39,7 @@ def run_claimed(run_id: str, entrypoint: str, environment: dict[str, str]) -> No
     process, with exactly `environment` (the resumer's, taken when it claimed the run)."""
     # The forkserver kept the environment it was started with; the run gets the resumer's
     # current one (a test or an operator may have changed PMO_* or PREFECT_* since).
+    prefect_changed = _prefect_variables(os.environ) != _prefect_variables(environment)
     os.environ.clear()
     os.environ.update(environment)
     from prefect.context import SettingsContext, get_settings_context
@@ -51,10 +52,13 @@ def run_claimed(run_id: str, entrypoint: str, environment: dict[str, str]) -> No
 
     get_settings.cache_clear()
     engine_for.cache_clear()
-    profile = get_settings_context().profile
+    context = get_settings_context()
+    # Reading Prefect's settings again costs a tenth of a second: only when they changed
+    # (the run's own PREFECT__* identity variables are read from the environment as used).
+    settings = Settings() if prefect_changed else context.settings
     # As `python -m prefect.engine`: Pause (a suspension) exits 0, a failure 1.
     with (
-        SettingsContext(profile=profile, settings=Settings()),
+        SettingsContext(profile=context.profile, settings=settings),
         handle_engine_signals(UUID(run_id)),
     ):
         flow_run = load_flow_run(flow_run_id=UUID(run_id))
@@ -65,6 +69,14 @@ def run_claimed(run_id: str, entrypoint: str, environment: dict[str, str]) -> No
             logger.error("The flow of this run could not be loaded", exc_info=True)
             raise
         run_flow(flow, flow_run=flow_run, error_logger=logger)
+
+
+def _prefect_variables(environment) -> dict[str, str]:  # noqa: ANN001
+    return {
+        key: value
+        for key, value in environment.items()
+        if key.startswith("PREFECT_") and not key.startswith("PREFECT__")
+    }
 
 
 def flow_at(entrypoint: str) -> Any:
