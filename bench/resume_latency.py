@@ -93,7 +93,7 @@ def wake(client, run_id: str) -> float:  # noqa: ANN001
     return result.state.timestamp.timestamp()
 
 
-def measured(client, run_id: str, gate: str, accepted: float) -> Resume:  # noqa: ANN001
+def measured(client, run_id: str, gate: str, accepted: float) -> Resume | None:  # noqa: ANN001
     back = wait_until(lambda: suspended_after(client, run_id, accepted), every=0.05)
     tasks = client.read_task_runs(
         flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)]))
@@ -103,6 +103,8 @@ def measured(client, run_id: str, gate: str, accepted: float) -> Resume:  # noqa
         for t in tasks
         if t.start_time and accepted < t.start_time.timestamp() < back
     ]
+    if not starts:  # its tasks' times not recorded yet: count it, do not guess
+        return None
     first = min(starts)
     return Resume(gate, first - accepted, back - first, len(starts))
 
@@ -118,7 +120,11 @@ def measure(label: str, gates: dict[str, str], resumes: int, bursts: int) -> dic
         for _ in range(bursts):
             accepted = {run_id: wake(client, run_id) for run_id in runs}
             burst += [measured(client, r, gates[r], at) for r, at in accepted.items()]
+    unmeasured = idle.count(None) + burst.count(None)
+    idle, burst = [s for s in idle if s], [s for s in burst if s]
     load = f"{load:.2f} -> {os.getloadavg()[0]:.2f}"
+    if unmeasured:
+        print(f"{label}: {unmeasured} resumes without a task start on record, left out")
     for name, samples in (("idle", idle), ("10 at once", burst)):
         values = [s.latency for s in samples]
         print(
