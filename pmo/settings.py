@@ -61,6 +61,12 @@ class PmoSettings(BaseSettings):
         description="`pmo up` and `pmo demo` start a Prefect server that requires basic "
         "authentication with the credentials in PREFECT_API_AUTH_STRING.",
     )
+    resumer_slots: int = Field(
+        default=4,
+        ge=1,
+        description="How many resumed runs one resumer (`pmo up`, `pmo resumer`) runs at once; "
+        "a run found with every slot taken is left to a later poll or another runner.",
+    )
     gate_poll_seconds: float = Field(
         default=1.0, description="How often a paused (not suspended) run checks for an answer."
     )

@@ -1,5 +1,6 @@
 """A TCP proxy on loopback that a test can cut, for database outages: while cut, every
-connection through it is dropped and every new one is closed as soon as it is taken."""
+connection through it is dropped and every new one is closed as soon as it is taken. It can
+also refuse the HTTP requests for one path (a websocket stream) and pass every other."""
 
 import socket
 import threading
@@ -17,6 +18,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self.dropped = 0  # connections dropped or refused while cut
+        self.refused_paths: set[bytes] = set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def cut(self) -> None:
@@ -56,9 +58,20 @@ class TcpProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
+    def refuse(self, path: bytes) -> None:
+        """Close every connection, open or new, whose first request is for `path`."""
+        self.refused_paths.add(path)
+        self.cut()
+        self.restore()
+
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        first = True
         try:
             while data := source.recv(65536):
+                request = data.split(b"\r\n", 1)[0] if first else b""
+                first = False
+                if any(path in request for path in self.refused_paths):
+                    break
                 sink.sendall(data)
         except OSError:
             pass

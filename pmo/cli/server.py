@@ -1,7 +1,7 @@
 """`pmo up`: the embedded default for real use: a local Prefect server, the deployments and
-the approvers' pages; `pmo web`: the approvers' pages alone; `pmo record-states`: the
-run-state recorder alone; `pmo recover`: lifecycle runs whose process died, scheduled
-again."""
+the approvers' pages; `pmo web`: the approvers' pages alone; `pmo resumer`: resumed runs
+started warm on a further machine; `pmo record-states`: the run-state recorder alone;
+`pmo recover`: lifecycle runs whose process died, scheduled again."""
 
 import json
 from dataclasses import asdict
@@ -58,6 +58,20 @@ def recover(
     for run in found:
         done = "scheduled again" if run.rescheduled else "would be scheduled again"
         typer.echo(f"{run.run_id} {run.name}: {run.why}; {done}")
+
+
+def resumer(
+    slots: Annotated[
+        int | None,
+        typer.Option(min=1, help="Runs started at once. Default: PMO_RESUMER_SLOTS (4)."),
+    ] = None,
+) -> None:
+    """Start resumed lifecycle runs warm on this machine (within a fraction of a second of
+    the answer), beside the server or workers that serve the deployments, against
+    PREFECT_API_URL and the store of PMO_DATABASE_URL, until Ctrl-C. `pmo up` runs one."""
+    from pmo.runtime.serve import run_resumer
+
+    run_resumer(slots)
 
 
 def web(

@@ -1,6 +1,8 @@
 """The embedded default for real use: a local Prefect server and the deployments served."""
 
+import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,13 +19,17 @@ from flows.deployments import LIFECYCLE_DEPLOYMENT, serve_deployments
 from pmo.runtime.connection import client_environment, prefect_api, server_auth_string
 from pmo.runtime.recorder import recorder_in_thread
 from pmo.runtime.recovery import recover_runs
+from pmo.runtime.resumer import Resumer, resumer_in_thread
 from pmo.runtime.server import ServerDidNotStart, child_process, local_prefect_server
 from pmo.settings import get_settings, redacted_url
 from pmo.web.serving import serve_web, web_in_thread
 
-# A resumed (suspended) run waits for the runner's next poll; Prefect's default of 10 s
-# would keep an approver waiting that long for the project to move on.
+# Without a resumer, a resumed (suspended) run waits for the runner's next poll; Prefect's
+# default of 10 s would keep an approver waiting that long for the project to move on.
 RUNNER_POLL_SECONDS = 1
+# Beside the resumer the runner is the safety net: polling every second it would race the
+# resumer for runs and win some (each then pays a new interpreter's start, ~5 s).
+SAFETY_NET_POLL_SECONDS = 5
 SERVE = "from flows.deployments import serve_deployments; serve_deployments()"
 
 
@@ -39,8 +45,8 @@ def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
     with local_prefect_server(home, port, auth_string=credentials) as api_url:
         # Served runs execute in child processes, which read these from the environment.
         os.environ.update(client_environment(api_url))
-        os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(RUNNER_POLL_SECONDS)
-        poll = {PREFECT_RUNNER_POLL_FREQUENCY: RUNNER_POLL_SECONDS}
+        os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(SAFETY_NET_POLL_SECONDS)
+        poll = {PREFECT_RUNNER_POLL_FREQUENCY: SAFETY_NET_POLL_SECONDS}
         with prefect_api(api_url), temporary_settings(updates=poll):
             ui = api_url.removesuffix("/api")
             store = redacted_url(settings.store_url)
@@ -60,11 +66,13 @@ def run_embedded(port: int | None = None, auth: bool | None = None) -> None:
                         f"Approvers' pages: [bold]{pages}[/]  (links in mails: "
                         f"{settings.resolved_web_url})"
                     )
-                    console.print(
-                        "Serving project-lifecycle and gate-sla, recording their runs' "
-                        "states; Ctrl-C stops."
-                    )
-                    serve_deployments()
+                    with resumer_in_thread(settings.resumer_slots):
+                        console.print(
+                            "Serving project-lifecycle and gate-sla (resumed runs start warm, "
+                            f"{settings.resumer_slots} at once), recording their runs' states; "
+                            "Ctrl-C stops."
+                        )
+                        serve_deployments()
             except KeyboardInterrupt:
                 console.print("Stopped.")
 
@@ -81,6 +89,42 @@ def run_web(host: str, port: int | None = None) -> None:
             f"{redacted_url(settings.store_url)}); links in mails: {settings.resolved_web_url}"
         )
         serve_web(host, port)
+
+
+def run_resumer(slots: int | None = None) -> None:
+    """Start the resumed runs of the lifecycle deployment served elsewhere (a worker machine
+    beside a Prefect server), until interrupted or terminated."""
+    settings = get_settings()
+    resumer = Resumer(slots=slots or settings.resumer_slots)
+    # Prefect's logging configuration prints it, as it prints the runs' own logs.
+    logging.getLogger("pmo.resumer").setLevel(logging.INFO)
+    signal.signal(signal.SIGTERM, lambda *_: resumer.stop.set())
+    with prefect_api() as api_url:
+        Console().print(
+            f"Resumer for {LIFECYCLE_DEPLOYMENT} on {api_url}, {resumer.slots} runs at once; "
+            "Ctrl-C stops."
+        )
+        try:
+            resumer.run()
+        except KeyboardInterrupt:
+            resumer.stop.set()
+
+
+@contextmanager
+def resumer_in_subprocess(
+    api_url: str, log_path: Path, slots: int = 4, timeout: float = 60
+) -> Iterator[subprocess.Popen]:
+    """`pmo resumer` in a child process with this process's PMO_* environment, until it
+    listens; for tests and benchmarks."""
+    env = {**os.environ, **client_environment(api_url), "PMO_RESUMER_SLOTS": str(slots)}
+    command = [str(Path(sys.executable).with_name("pmo")), "resumer"]
+    with child_process(command, env, log_path, stop_seconds=20) as resumer:
+        deadline = time.monotonic() + timeout
+        while "Resumer listening" not in log_path.read_text(errors="replace"):
+            if resumer.poll() is not None or time.monotonic() > deadline:
+                raise ServerDidNotStart(f"the resumer did not start; see {log_path}")
+            time.sleep(0.2)
+        yield resumer
 
 
 @contextmanager

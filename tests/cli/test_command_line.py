@@ -20,6 +20,10 @@ pytestmark = pytest.mark.unit
         (["nosuch"], "error: No such command 'nosuch'."),
         (["status", "RUN", "--progress"], "error: Option '--progress' requires an argument."),
         (["audit", "--no-such-option"], "error: No such option: --no-such-option"),
+        (
+            ["resumer", "--slots", "0"],
+            "error: Invalid value for '--slots': Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_a_mistyped_command_line_is_one_line_and_exit_2(args, line):
