@@ -1,20 +1,23 @@
 """The one way to open the store: an engine per URL, migrated to head on first use."""
 
 import fcntl
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pmo.errors import ServiceUnavailable
 from pmo.settings import get_settings, redacted_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key of migrations (the ledger's appends use another)
@@ -35,7 +38,9 @@ class StoreUnavailable(ServiceUnavailable):
     """The store's database cannot be reached, or refuses us."""
 
 
-def alembic_config() -> Config:
+def alembic_config() -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -64,15 +69,41 @@ def engine_for(url: str) -> Engine:
             if connection.dialect.name == "postgresql":
                 # Held until the migrating transaction commits or rolls back.
                 connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if not _at_head(connection):
+                from alembic import command  # here: a store at head needs no alembic
+
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
     except (OperationalError, InterfaceError) as error:
         engine.dispose()
         raise StoreUnavailable(
             f"cannot open the store at {redacted_url(url)}: {_reason(error, parsed.password)}"
         ) from None
     return engine
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files' own lines (not
+    through alembic, whose import a command at head would pay for nothing); None when
+    the files do not name exactly one head, and alembic then decides."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revisions.update(re.findall(r'^revision(?::[^=]*)? = "([^"]+)"', source, re.M))
+        parents.update(re.findall(r'^down_revision(?::[^=]*)? = "([^"]+)"', source, re.M))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(connection) -> bool:  # noqa: ANN001 (a SQLAlchemy connection)
+    """The store's schema is at the newest migration already: nothing to upgrade."""
+    head = head_revision()
+    if head is None or not connection.dialect.has_table(connection, "alembic_version"):
+        return False
+    versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+    return list(versions) == [head]
 
 
 def _reason(error: OperationalError | InterfaceError, password: str | None) -> str:

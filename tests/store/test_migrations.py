@@ -81,3 +81,22 @@ def test_a_fresh_postgresql_store_opened_by_several_processes_at_once():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_a_store_at_head_opens_without_alembic_and_the_files_name_alembics_head(tmp_path):
+    """A command that opens a store already at head does not import alembic (about a fifth
+    of its imports); the head it reads from the migration files is alembic's own."""
+    from pmo.store.engine import head_revision as files_head
+
+    url = f"sqlite:///{tmp_path / 'pmo.db'}"
+    script = (
+        "import sys; from pmo.store.engine import engine_for; engine_for(sys.argv[1]); "
+        "print(any(m.split('.')[0] == 'alembic' for m in sys.modules))"
+    )
+    first, again = (
+        subprocess.run([sys.executable, "-c", script, url], capture_output=True, text=True)
+        for _ in range(2)
+    )
+    assert (first.returncode, first.stdout.strip()) == (0, "True"), first.stderr[-600:]
+    assert (again.returncode, again.stdout.strip()) == (0, "False"), again.stderr[-600:]
+    assert files_head() == head_revision()
