@@ -243,16 +243,19 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="status updates a busy project")
     parser.add_argument("--previous", help="a commit whose CLI to measure as well")
     args = parser.parse_args()
-    print(f"load at start: {load()}")
+    print(f"load at start: {load()}", flush=True)
     figures: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     baseline = "python -c 'import prefect'"
     figures[baseline], cpu[baseline] = import_prefect(20)
+    print(f"{line(baseline, figures[baseline])}  CPU p50={statistics.median(cpu[baseline]):5.2f} s")
 
     def measure(label: str, phase) -> None:  # noqa: ANN001 (a call returning seconds)
         first = len(CPU)
         figures[label] = phase()
         cpu[label] = CPU[first:]
+        print(f"{line(label, figures[label])}  CPU p50={statistics.median(cpu[label]):5.2f} s")
+        print(f"  load: {load()}", flush=True)
 
     with (
         scratch_embedded_default() as (home, api_url),
