@@ -23,8 +23,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from pmo.brief import EXAMPLE_BRIEF, load_brief
 from pmo.gates.rules import Answer, gate_approvers
+from pmo.runtime.answering import submit_answer
 from pmo.runtime.approver_bot import code_from_outbox
-from pmo.runtime.runs import start_lifecycle, submit_answer
+from pmo.runtime.runs import start_lifecycle
 from pmo.runtime.serve import RUNNER_POLL_SECONDS, served_in_subprocess
 from process_library.loader import load_lifecycle
 

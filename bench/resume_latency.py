@@ -26,8 +26,9 @@ from prefect.states import Scheduled
 
 from pmo.brief import EXAMPLE_BRIEF, load_brief
 from pmo.gates.rules import Answer, gate_approvers
+from pmo.runtime.answering import submit_answer
 from pmo.runtime.approver_bot import code_from_outbox
-from pmo.runtime.runs import start_lifecycle, submit_answer
+from pmo.runtime.runs import start_lifecycle
 from pmo.runtime.serve import (
     RUNNER_POLL_SECONDS,
     SAFETY_NET_POLL_SECONDS,

@@ -47,9 +47,10 @@ from sqlalchemy.engine import make_url
 from pmo.brief import EXAMPLE_BRIEF, load_brief
 from pmo.errors import PmoInputError
 from pmo.gates.rules import Answer
+from pmo.runtime.answering import submit_answer, submit_status_update
 from pmo.runtime.approver_bot import next_status_turn, next_turn
 from pmo.runtime.demo import ProjectManager
-from pmo.runtime.runs import start_lifecycle, submit_answer, submit_status_update
+from pmo.runtime.runs import start_lifecycle
 from pmo.runtime.server import child_process, local_prefect_server
 from pmo.settings import get_settings
 from process_library.loader import load_lifecycle

@@ -21,8 +21,9 @@ from pmo.brief import EXAMPLE_BRIEF, load_brief
 from pmo.control.updates import StatusUpdate
 from pmo.gates.rules import Answer, gate_approvers
 from pmo.mail import read_outbox
+from pmo.runtime.answering import submit_answer, submit_status_update
 from pmo.runtime.approver_bot import code_from_outbox, next_status_turn
-from pmo.runtime.runs import start_lifecycle, submit_answer, submit_status_update
+from pmo.runtime.runs import start_lifecycle
 from pmo.runtime.serve import served_in_subprocess
 from process_library.loader import load_lifecycle
 

@@ -11,13 +11,13 @@ People reach it by two doors:
   pause when the run must act (a decided round, an update), and return at once.
 """
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
 from prefect import get_client, pause_flow_run, suspend_flow_run
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.context import FlowRunContext
 from prefect.input import RunInput
 from prefect.input.actions import delete_flow_run_input, read_flow_run_input
@@ -25,12 +25,10 @@ from prefect.input.run_input import keyset_from_base_key
 from prefect.states import Running, Scheduled
 from pydantic import ValidationError
 
+from flows.waking import WAKE_WITHIN_SECONDS, wake_pause
 from pmo.settings import get_settings
 
 Form = TypeVar("Form", bound=RunInput)
-# How long a channel waits for a run that recorded its pause key to reach that pause:
-# the run is between its last read of the store and suspending, a moment normally.
-WAKE_WITHIN_SECONDS = 60.0
 
 
 def wait_for_input(form: type[Form], key: str) -> Form | None:
@@ -83,37 +81,24 @@ def wake(
     *,
     within: float = WAKE_WITHIN_SECONDS,
 ) -> bool:
-    """Wake the run that waits, or is about to wait, at pause `key`, so that it reads
-    what the caller has just recorded. Returns False if the run could not be woken.
-
-    The caller recorded under the same lock the run takes to hand out `key`, so either
-    the run read the record before choosing to wait (and `waiting_at()` no longer says
-    `key`), or it waits at `key` now or is about to: then this waits for the pause and
-    wakes it. A run that already left the pause (the Resume form woke it) comes back
-    from the top and reads the store anyway.
-    """
-    deadline = time.monotonic() + within
+    """`flows.waking.wake_pause` through Prefect's client (the SLA sweep, the approval
+    page): wake the run that waits, or is about to wait, at pause `key`."""
     with get_client(sync_client=True) as client:
-        while waiting_at() == key:
-            run = client.read_flow_run(UUID(run_id))
-            state = run.state
-            if state is None or state.is_final():
-                return False
-            if state.is_paused() and state.state_details.pause_key == key:
-                resumed = (
-                    Scheduled(name="Resuming")
-                    if state.state_details.pause_reschedule
-                    else Running()
-                )
-                client.set_flow_run_state(run.id, resumed, force=True)
-                return True
-            came_back = key in (run.empirical_policy.pause_keys or set())
-            if came_back or state.is_scheduled() or state.is_pending():
-                return True  # it left that pause and will read the store from the top
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-    return True
+        return wake_pause(_ClientRuns(client), run_id, key, waiting_at, within=within)
+
+
+class _ClientRuns:
+    """`flows.waking.RunControl` over Prefect's sync client."""
+
+    def __init__(self, client: SyncPrefectClient) -> None:
+        self.client = client
+
+    def read_run(self, run_id: str) -> dict[str, Any]:
+        return self.client.read_flow_run(UUID(run_id)).model_dump(mode="json")
+
+    def resume(self, run_id: str, *, reschedule: bool) -> None:
+        resumed = Scheduled(name="Resuming") if reschedule else Running()
+        self.client.set_flow_run_state(UUID(run_id), resumed, force=True)
 
 
 def _suspends() -> bool:

@@ -5,7 +5,11 @@ password) are `SecretStr`: shown as `**********` wherever the settings are print
 logged; `redacted_url` is the one way to name the store in a message.
 """
 
+import os
+import sys
+import tomllib
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -136,3 +140,53 @@ def redacted_url(url: str) -> str:
     hidden = {key: "***" for key in parsed.query if "password" in key.lower()}
     shown = parsed.update_query_dict(hidden).render_as_string(hide_password=True)
     return shown.replace("%2A%2A%2A", "***")
+
+
+def prefect_setting(name: str) -> str | None:
+    """A Prefect setting as Prefect would resolve it, without importing Prefect for it.
+
+    Once Prefect is loaded its settings are the truth (they include `temporary_settings`).
+    Otherwise the environment wins, as in Prefect, then the active profile; a project
+    file that can configure Prefect (.env, prefect.toml, pyproject's [tool.prefect]) is
+    left to Prefect itself to read.
+    """
+    if "prefect.settings" not in sys.modules and not _project_configures_prefect():
+        if name in os.environ:
+            return os.environ[name] or None
+        return _profile_value(name)
+    import prefect.settings
+
+    return getattr(prefect.settings, name).value() or None
+
+
+def _project_configures_prefect() -> bool:
+    here = Path.cwd()
+    if (here / ".env").is_file() or (here / "prefect.toml").is_file():
+        return True
+    pyproject = here / "pyproject.toml"
+    return pyproject.is_file() and "[tool.prefect" in pyproject.read_text(encoding="utf-8")
+
+
+def _profile_value(name: str) -> str | None:
+    """`name` in Prefect's active profile: its own profiles under the user's file, merged
+    per profile as Prefect merges them."""
+    spec = find_spec("prefect")  # finds the package without importing it
+    folder = Path(next(iter(spec.submodule_search_locations))) if spec else None
+    defaults = _read_toml(folder / "settings" / "profiles.toml") if folder else {}
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    user = _read_toml(path)
+    active = os.environ.get("PREFECT_PROFILE") or user.get("active") or defaults.get("active")
+    profile = {
+        **defaults.get("profiles", {}).get(active, {}),
+        **user.get("profiles", {}).get(active, {}),
+    }
+    value = profile.get(name)
+    return str(value) if value else None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}

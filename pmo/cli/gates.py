@@ -93,7 +93,7 @@ def approve(
     scores = {key: parse_score(key, value) for key, value in pairs("--score", score).items()}
     checks = {key: parse_yes_no(key, value) for key, value in pairs("--check", check).items()}
     from pmo.gates.rules import Answer
-    from pmo.runtime.runs import submit_answer
+    from pmo.runtime.answering import submit_answer
 
     answer = Answer(approver, decision, code, comment, conditions, scores, checks)
     submitted = submit_answer(run_id, answer)

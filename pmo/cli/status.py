@@ -132,7 +132,7 @@ def status(
         issues=tuple(issue or []),
         complete=complete,
     )
-    from pmo.runtime.runs import submit_status_update
+    from pmo.runtime.answering import submit_status_update
 
     taken = submit_status_update(run_id, update)
     figures = taken.figures

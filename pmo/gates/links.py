@@ -1,17 +1,15 @@
 """Links into the Prefect UI and to the approvers' pages, for emails, documents and the CLI."""
 
-from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
-
-from pmo.settings import get_settings
+from pmo.settings import get_settings, prefect_setting
 
 
 def ui_base_url() -> str | None:
     """The Prefect UI's address: PMO_UI_URL, else Prefect's own, else derived from the API."""
     if configured := get_settings().ui_url:
         return configured.rstrip("/")
-    if ui := PREFECT_UI_URL.value():
+    if ui := prefect_setting("PREFECT_UI_URL"):
         return str(ui).rstrip("/")
-    api = PREFECT_API_URL.value()
+    api = prefect_setting("PREFECT_API_URL")
     return str(api).rstrip("/").removesuffix("/api") if api else None
 
 

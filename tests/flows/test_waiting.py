@@ -20,7 +20,7 @@ from flows.waiting import wait_for_input
 from pmo.gates.answers import begin_wait, send_approval_request
 from pmo.gates.rules import Answer
 from pmo.mail import compose_message
-from pmo.runtime.runs import submit_answer
+from pmo.runtime.answering import submit_answer
 from pmo.store import session_scope
 from pmo.store.models import Gate, GateDecision, Project
 from tests.factories import make_brief

@@ -21,7 +21,7 @@ from pmo.gates.answers import send_approval_request
 from pmo.gates.rules import Answer, gate_outcome
 from pmo.gates.sla import check_gate_slas
 from pmo.mail import compose_message
-from pmo.runtime.runs import submit_answer
+from pmo.runtime.answering import submit_answer
 from pmo.store import session_scope
 from pmo.store.ledger_verify import verify_ledger
 from pmo.store.models import Gate, GateDecision, Project, utcnow

@@ -18,7 +18,7 @@ from flows.gate_sla import gate_sla
 from pmo.cli import app
 from pmo.errors import ResponseRefused
 from pmo.gates.rules import Answer
-from pmo.runtime.runs import submit_answer
+from pmo.runtime.answering import submit_answer
 from pmo.runtime.serve import served_in_subprocess
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, GateDecision, Notification

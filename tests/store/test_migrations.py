@@ -103,3 +103,19 @@ def test_a_store_one_migration_behind_is_brought_to_head_when_opened(store_url):
         columns = {col["name"] for col in inspect(c).get_columns("baselines")}
     assert versions == [alembic_head_revision()]
     assert "figures" in columns
+
+
+def test_a_store_at_head_opens_without_alembic(tmp_path):
+    """A command that opens a store already at head does not import alembic (about a fifth
+    of its imports)."""
+    url = f"sqlite:///{tmp_path / 'pmo.db'}"
+    script = (
+        "import sys; from pmo.store.engine import engine_for; engine_for(sys.argv[1]); "
+        "print(any(m.split('.')[0] == 'alembic' for m in sys.modules))"
+    )
+    first, again = (
+        subprocess.run([sys.executable, "-c", script, url], capture_output=True, text=True)
+        for _ in range(2)
+    )
+    assert (first.returncode, first.stdout.strip()) == (0, "True"), first.stderr[-600:]
+    assert (again.returncode, again.stdout.strip()) == (0, "False"), again.stderr[-600:]
