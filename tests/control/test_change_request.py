@@ -15,12 +15,14 @@ from pmo.audit.run_history import RunSelection
 from pmo.control.updates import StatusUpdate
 from pmo.plan.model import parse_plan
 from pmo.runtime.approver_bot import ApproverBot, StatusTurn
+from pmo.runtime.demo import GatekeepersScore
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import Gate, PlanSubmission
 from pmo.store.plans import baselines
 from pmo.store.records import get_project, project_documents
 from pmo.store.reporting import project_snapshots
+from process_library.loader import load_lifecycle
 from tests.factories import make_brief
 
 pytestmark = pytest.mark.integration
@@ -60,7 +62,9 @@ def test_a_change_request_approved_at_its_gate_becomes_baseline_2(prefect_api, m
         return (changed_plan(brief), REASON) if turn.number == 1 else None
 
     assert run_id() is None  # open (and migrate) the store before the bot's thread
-    bot = ApproverBot(run_id=run_id, report=project_manager, change=change).start()
+    # The gatekeepers score the funding gate, as the audit expects of a funded project.
+    score = GatekeepersScore(brief, load_lifecycle("pmbok-waterfall").lifecycle)
+    bot = ApproverBot(run_id=run_id, report=project_manager, change=change, score=score).start()
     try:
         result = project_lifecycle(brief=brief)
     finally:
