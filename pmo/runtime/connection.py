@@ -87,20 +87,10 @@ def prefect_api(url: str | None = None) -> Iterator[str]:
     updates = {PREFECT_API_URL: url}
     if credentials := auth_string():
         updates[PREFECT_API_AUTH_STRING] = credentials
-    with temporary_settings(updates=updates):
-        try:
-            with get_client(sync_client=True) as client:
-                client.api_version()  # any route but /health needs the credentials
-            yield url
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ServerUnreachable(
-                f"cannot reach the Prefect API at {url} ({exc}); start it with `pmo up` "
-                "or set PREFECT_API_URL"
-            ) from None
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code not in (401, 403):
-                raise
-            raise AccessRefused(_refusal(url, credentials)) from None
+    with temporary_settings(updates=updates), _refused_in_one_line(url, credentials):
+        with get_client(sync_client=True) as client:
+            client.api_version()  # any route but /health needs the credentials
+        yield url
 
 
 @contextmanager
@@ -118,12 +108,21 @@ def rest_api(url: str | None = None) -> Iterator[httpx.Client]:
         headers["Authorization"] = f"Basic {b64encode(credentials.encode()).decode()}"
     elif api_key := prefect_setting("PREFECT_API_KEY"):  # Prefect Cloud
         headers["Authorization"] = f"Bearer {api_key}"
-    try:
-        with httpx.Client(
+    with (
+        _refused_in_one_line(url, credentials),
+        httpx.Client(
             base_url=url, headers=headers, timeout=30, event_hooks={"response": [_raise_for_status]}
-        ) as client:
-            client.get("/admin/version")  # any route but /health needs the credentials
-            yield client
+        ) as client,
+    ):
+        client.get("/admin/version")  # any route but /health needs the credentials
+        yield client
+
+
+@contextmanager
+def _refused_in_one_line(url: str, credentials: str | None) -> Iterator[None]:
+    """An API that does not answer, or refuses our credentials, as one line for a person."""
+    try:
+        yield
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise ServerUnreachable(
             f"cannot reach the Prefect API at {url} ({exc}); start it with `pmo up` "
