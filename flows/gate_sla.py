@@ -9,7 +9,8 @@ from pmo.gates.events import emit_gate_event
 from pmo.gates.sla import SlaAction, check_gate_slas, check_status_updates
 from pmo.mail import send_queued_mail
 from pmo.store import session_scope
-from pmo.store.models import Gate, utcnow
+from pmo.store.models import utcnow
+from pmo.store.records import gate_waits_at
 
 
 @flow(name="gate-sla", log_prints=True)
@@ -30,7 +31,7 @@ def gate_sla(as_of: datetime | None = None) -> list[str]:
         announce(action)
         if action.kind == "decided-by-policy" and action.waiting_key is not None:
             gate_id = action.site.gate_id
-            wake(action.run_id, action.waiting_key, lambda gate_id=gate_id: _waits_at(gate_id))
+            wake(action.run_id, action.waiting_key, lambda gate_id=gate_id: gate_waits_at(gate_id))
     for reminder in reminders:
         get_run_logger().info(
             "status update of %s (%s) overdue since %s: project manager reminded",
@@ -60,8 +61,3 @@ def announce(action: SlaAction) -> None:
             once_key=f"{action.site.once_key}/{action.round}",
             payload={"round": action.round, "waiting_for": action.detail},
         )
-
-
-def _waits_at(gate_id: int) -> str | None:
-    with session_scope() as session:
-        return session.get(Gate, gate_id).waiting_key

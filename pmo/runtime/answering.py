@@ -24,8 +24,8 @@ from pmo.runtime.connection import rest_api
 from pmo.runtime.rest import RestRuns, post_events
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import EvmSnapshot, Gate, GateDecision, StageRun, StatusUpdateRecord
-from pmo.store.records import gate_for_run, project_for_run
+from pmo.store.models import EvmSnapshot, GateDecision, StageRun, StatusUpdateRecord
+from pmo.store.records import gate_for_run, gate_waits_at, project_for_run
 from pmo.store.reporting import latest_stage_run, snapshot_of
 from process_library.schema import Lifecycle, checked_email
 
@@ -110,14 +110,9 @@ def submit_answer(run_id: str, answer: Answer) -> Submitted:
         woken = False
         if recorded.outcome is not None and recorded.waiting_key is not None:
             woken = wake_pause(
-                RestRuns(api), run_id, recorded.waiting_key, lambda: _gate_waits_at(gate_id)
+                RestRuns(api), run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id)
             )
     return Submitted(gate_name, project.key, recorded.outcome, waiting, woken, flow_run_url(run_id))
-
-
-def _gate_waits_at(gate_id: int) -> str | None:
-    with session_scope() as session:
-        return session.get(Gate, gate_id).waiting_key
 
 
 def email_of_as(value: str) -> str:

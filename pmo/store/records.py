@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
 from pmo.errors import BriefError
+from pmo.store.engine import session_scope
 from pmo.store.lifecycles import add_pin
 from pmo.store.models import (
     ActivityRecord,
@@ -307,6 +308,14 @@ def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
         .order_by(Gate.opened_at)
     )
     return [(p, s, g) for p, s, g in rows]
+
+
+def gate_waits_at(gate_id: int) -> str | None:
+    """The pause key the run waits at for this gate now, read afresh in a session of its
+    own: what a wake checks just before it resumes the run, so a run that moved on is not
+    woken."""
+    with session_scope() as session:
+        return session.get(Gate, gate_id).waiting_key
 
 
 def gate_for_run(session: Session, *, flow_run_id: str) -> tuple[Project, StageRun, Gate] | None:

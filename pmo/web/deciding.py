@@ -14,6 +14,7 @@ from pmo.limits import TEXT_CHARS, check_length
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import Gate, GateDecision, Project, ReviewLink, StageRun
+from pmo.store.records import gate_waits_at
 
 DECISIONS = ("go", "kill", "hold", "recycle")
 
@@ -78,10 +79,5 @@ def decide(
     announce_answer(site, recorded, payload=payload, locked_at=locked_at, once_key=response_key)
     woken = False
     if recorded.refusal is None and recorded.outcome and recorded.waiting_key and run_id:
-        woken = wake(run_id, recorded.waiting_key, lambda: _gate_waits_at(gate_id))
+        woken = wake(run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id))
     return Decided(recorded, woken)
-
-
-def _gate_waits_at(gate_id: int) -> str | None:
-    with session_scope() as session:
-        return session.get(Gate, gate_id).waiting_key
