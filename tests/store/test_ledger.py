@@ -167,14 +167,20 @@ def test_rows_the_application_deletes_are_on_the_ledger_as_deleted(store_url):
     assert problems() == []
 
 
+def audit_gates_as(monkeypatch, column_names: str) -> None:
+    """Audit the gates table's `column_names`, as a store of another version would."""
+    gates = audited.AUDITED["gates"]
+    monkeypatch.setitem(
+        audited.AUDITED, "gates", Audited(gates.label, column_names, gates.parent_link)
+    )
+    monkeypatch.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+
+
 def test_a_column_added_to_the_audit_later_is_no_change_to_rows_written_before(
     store_url, monkeypatch
 ):
     decide_first_gate()
-    gates = audited.AUDITED["gates"]
-    wider = Audited(gates.label, f"{gates.column_names} waiting_key", gates.parent_link)
-    monkeypatch.setitem(audited.AUDITED, "gates", wider)
-    monkeypatch.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+    audit_gates_as(monkeypatch, f"{audited.AUDITED['gates'].column_names} waiting_key")
     assert problems() == []
     with session_scope() as session:
         session.scalar(select(Gate)).waiting_key = "planning-1-1-1"
@@ -188,10 +194,7 @@ def test_a_column_added_to_the_audit_later_and_filled_outside_the_application_is
     store_url, monkeypatch
 ):
     decide_first_gate()
-    gates = audited.AUDITED["gates"]
-    wider = Audited(gates.label, f"{gates.column_names} waiting_key", gates.parent_link)
-    monkeypatch.setitem(audited.AUDITED, "gates", wider)
-    monkeypatch.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+    audit_gates_as(monkeypatch, f"{audited.AUDITED['gates'].column_names} waiting_key")
     sql("UPDATE gates SET waiting_key = 'forged'")
     (problem,) = problems()
     assert problem.endswith("waiting_key (added to the audit later, never recorded) → 'forged'")
@@ -201,11 +204,8 @@ def test_a_column_added_later_holding_the_default_its_migration_gave_is_no_chang
     store_url, monkeypatch
 ):
     """0005 added gates.kind, giving the gates already there its server default 'stage'."""
-    gates = audited.AUDITED["gates"]
-    before_0005 = Audited(gates.label, gates.column_names.replace(" kind", ""), gates.parent_link)
     with monkeypatch.context() as old_store:
-        old_store.setitem(audited.AUDITED, "gates", before_0005)
-        old_store.setitem(audited._CONVERTED, "gates", audited._needs_converting("gates"))
+        audit_gates_as(old_store, audited.AUDITED["gates"].column_names.replace(" kind", ""))
         decide_first_gate()
     assert problems() == []
     sql("UPDATE gates SET kind = 'exception'")
