@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import prefect.main  # noqa: F401 (see below)
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -19,6 +20,11 @@ from pmo.store.models import Base
 from tests.smtp_server import running_smtp_server
 
 POSTGRES_URL = os.environ.get("PMO_TEST_POSTGRES_URL")
+
+# Prefect's console log handler keeps the sys.stderr it finds when prefect is first
+# imported. Imported above, that is pytest's; first imported inside a CliRunner's command
+# (`pmo demo` imports it late), it would be the runner's, closed when the command returns,
+# and the next command's flow logs would fail on it.
 
 
 @pytest.fixture(autouse=True)

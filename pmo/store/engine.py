@@ -2,6 +2,8 @@
 
 import fcntl
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -28,10 +30,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API 
     # WAL lets the flow, the CLI and the demo's approver read while another writes;
     # busy_timeout makes a writer wait for the lock instead of failing at once.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the file in WAL mode (the file keeps it). While another connection switches the
+    same new file, SQLite answers "database is locked" at once instead of waiting out the
+    busy timeout, so two threads opening a new store together would see one fail: such a
+    switch is tried again, for as long as the busy timeout would have waited."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class StoreUnavailable(ServiceUnavailable):
