@@ -67,6 +67,7 @@ CANCELLING_EVENT = "prefect.flow-run.Cancelling"
 class Child:
     run_id: UUID
     process: multiprocessing.process.BaseProcess
+    claim_id: UUID | None = None  # the Pending state that claimed the run for this child
     cancelling: bool = False
 
 
@@ -202,7 +203,7 @@ class Resumer:
             name=f"pmo-run-{run_id}",
         )
         process.start()
-        child = Child(run_id, process)
+        child = Child(run_id, process, claim.state.id if claim.state else None)
         with self._lock:
             self._children[run_id] = child
         self.started_runs += 1
@@ -246,6 +247,8 @@ class Resumer:
         code = child.process.exitcode
         if state is None or state.is_final() or state.is_paused() or state.is_scheduled():
             return  # the run said how it ended (or suspended, or was woken again)
+        if not child.cancelling and self._taken_since(client, child):
+            return  # its child suspended it; woken again, another runner has it now
         if child.cancelling or state.is_cancelling():
             client.set_flow_run_state(
                 child.run_id, Cancelled(message="Cancelled: its process was stopped.")
@@ -256,6 +259,17 @@ class Resumer:
             message = f"The run's process exited with status {code} without ending the run."
             client.set_flow_run_state(child.run_id, Crashed(message=message))
             log.warning("%s crashed: %s", run.name, message)
+
+    def _taken_since(self, client, child: Child) -> bool:
+        """Whether the run was suspended or scheduled after this child's claim: its child
+        then ended its part, and the Running or Pending state read now is another runner's
+        (a resume answered within a second, claimed by another resumer or a worker)."""
+        states = sorted(client.read_flow_run_states(child.run_id), key=lambda s: s.timestamp)
+        ids = [s.id for s in states]
+        if child.claim_id not in ids:
+            return False
+        since = states[ids.index(child.claim_id) + 1 :]
+        return any(s.is_paused() or s.is_scheduled() for s in since)
 
     def _cancel(self, run_id: UUID) -> None:
         with self._lock:

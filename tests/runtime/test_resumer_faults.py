@@ -11,15 +11,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 import pytest
-from prefect import get_client
+from prefect import flow, get_client
 from prefect.client.schemas.objects import StateType
-from prefect.states import Cancelling, Pending
+from prefect.states import Cancelling, Paused, Pending, Running, Scheduled
 
-from pmo.runtime.resumer import CLAIM_PREFIX
+from pmo.runtime.resumer import CLAIM_PREFIX, Child, Resumer
 from pmo.runtime.serve import resumer_in_subprocess, served_in_subprocess
 from tests.deployed import approve, wait_for_mails, wait_for_state
 from tests.gate_mail import latest_code
@@ -162,3 +163,42 @@ def test_two_resumers_on_one_deployment_run_each_start_once(served, prefect_api,
         assert states[StateType.SCHEDULED] == states[StateType.RUNNING] == 2
         assert states[StateType.PENDING] == 2  # one claim won per start; the other refused
         assert starts(logs, run_id) == 2
+
+
+@flow
+def a_lifecycle() -> None:
+    """Stands in for a lifecycle whose states the test sets by hand."""
+
+
+@dataclass
+class ExitedProcess:
+    exitcode: int = 0
+
+
+def settle_after(states: list, claimed_at: int) -> str:
+    """Give a new run `states` in order, then settle it as the resumer does once the
+    child it started with the claim `states[claimed_at]` has exited cleanly."""
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(a_lifecycle, state=Scheduled())
+        ids = [client.set_flow_run_state(run.id, s, force=True).state.id for s in states]
+        child = Child(run.id, ExitedProcess(), claim_id=ids[claimed_at])
+        Resumer(slots=1)._settle(client, child)
+        return client.read_flow_run(run.id).state.name
+
+
+def test_a_child_that_suspended_its_run_leaves_the_runner_that_took_it_next_alone(prefect_api):
+    # Two answers a second apart, two resumers: A's child suspends the run, B claims it
+    # on the second answer, and only then does A see its child gone. The Running state
+    # A reads is B's child's, which must go on (bench/scale_out.py saw it marked Crashed).
+    claim = f"{CLAIM_PREFIX} on {socket.gethostname()}, pid 1"
+    taken_again = [
+        Pending(message=claim),
+        Running(),
+        Paused(),
+        Scheduled(name="Resuming"),
+        Pending(message=claim.replace("pid 1", "pid 2")),
+        Running(),
+    ]
+    assert settle_after(taken_again, claimed_at=0) == "Running"
+    # its own child gone without ending the run: Crashed, as before
+    assert settle_after([Pending(message=claim), Running()], claimed_at=0) == "Crashed"
