@@ -17,7 +17,8 @@ from pmo.store.records import gate_waits_at
 def gate_sla(as_of: datetime | None = None) -> list[str]:
     """Send the mail that waited for the SMTP server; remind approvers of gates past their
     reminder time, escalate gates past their SLA to the lifecycle's escalation contacts,
-    and apply a gate's timeout policy; remind project managers whose status update is
+    and apply a gate's timeout policy; wake a run whose gate was decided by answers
+    recorded while Prefect was unreachable; remind project managers whose status update is
     overdue.
 
     `as_of` checks the gates as if at that time: a PMO's drill of its escalation path."""
@@ -29,7 +30,7 @@ def gate_sla(as_of: datetime | None = None) -> list[str]:
         reminders = check_status_updates(session, now=as_of or utcnow())
     for action in actions:
         announce(action)
-        if action.kind == "decided-by-policy" and action.waiting_key is not None:
+        if action.kind in ("decided-by-policy", "woken") and action.waiting_key is not None:
             gate_id = action.site.gate_id
             wake(action.run_id, action.waiting_key, lambda gate_id=gate_id: gate_waits_at(gate_id))
     for reminder in reminders:

@@ -99,6 +99,11 @@ def approve(
     submitted = submit_answer(run_id, answer)
     if submitted.outcome is None:
         state = f"recorded; still waiting for {', '.join(submitted.waiting_for) or 'the quorum'}"
+    elif submitted.unreachable:
+        state = (
+            f"recorded; the gate is decided ({submitted.outcome}); the run acts on it once "
+            "Prefect answers again (the gate-sla sweep wakes it)"
+        )
     elif submitted.woken:
         state = f"recorded; the gate is decided ({submitted.outcome}) and the run acts on it"
     else:
@@ -108,6 +113,8 @@ def approve(
         )
     typer.echo(f"{decision} from {approver} at {submitted.gate} ({submitted.project}): {state}")
     typer.echo(submitted.url)
+    if submitted.unreachable:
+        typer.echo(f"warning: the answer stands, but {submitted.unreachable}", err=True)
 
 
 def unlock(

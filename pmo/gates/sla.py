@@ -1,5 +1,6 @@
 """Gates that wait too long: remind the approvers who have not answered, escalate past
-the SLA, and apply the gate's timeout policy; status updates that are overdue: remind the
+the SLA, and apply the gate's timeout policy; wake a run whose gate its answers decided
+while Prefect could not be reached; status updates that are overdue: remind the
 project manager. The gate-sla flow runs this on a schedule.
 
 Each step is keyed by gate and round (reminders and escalations are sent once a round,
@@ -39,9 +40,9 @@ class SlaAction:
     site: GateSite
     run_id: str
     round: int
-    kind: str  # reminded | escalated | decided-by-policy
+    kind: str  # reminded | escalated | decided-by-policy | woken
     detail: str
-    waiting_key: str | None = None  # the pause a policy decision wakes
+    waiting_key: str | None = None  # the pause a decision wakes
 
 
 def gate_due(gate: Gate, definition: GateDefinition) -> datetime | None:
@@ -77,8 +78,17 @@ def _check_gate(
     # reminded, its code not replaced) or sees what this check recorded.
     gate = lock_gate(session, gate.id)
     brief = ProjectBrief.model_validate(project.brief)
-    if round_outcome(session, gate=gate, definition=stage.gate, brief=brief, round=gate.round):
-        return []  # decided by its answers; the run acts on it
+    if outcome := round_outcome(
+        session, gate=gate, definition=stage.gate, brief=brief, round=gate.round
+    ):
+        if gate.waiting_key is None:
+            return []  # decided by its answers; the run acts on it
+        # Decided, yet the run still waits: the answering channel could not reach Prefect.
+        site = gate_site(project, stage_run, gate)
+        detail = f"decided '{outcome}' by its answers; the run was not woken then"
+        return [
+            SlaAction(site, gate.flow_run_id or "", gate.round, "woken", detail, gate.waiting_key)
+        ]
     timing = stage.gate.timing
     since = gate.round_opened_at or gate.opened_at
     due = gate_due(gate, stage.gate)

@@ -20,7 +20,7 @@ from pmo.gates.answers import CLI, gate_site, gate_stage, record_answer, waiting
 from pmo.gates.events import answer_events, answer_payload
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import Answer, scoring_problem
-from pmo.runtime.connection import rest_api
+from pmo.runtime.connection import AccessRefused, ServerUnreachable, rest_api
 from pmo.runtime.rest import RestRuns, post_events
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
@@ -46,6 +46,8 @@ class Submitted:
     waiting_for: list[str]
     woken: bool
     url: str
+    # Why Prefect's API could not be told (the answer stands; gate-sla wakes the run).
+    unreachable: str | None = None
 
 
 def waiting_gate(session, run_id: str):
@@ -101,18 +103,29 @@ def submit_answer(run_id: str, answer: Answer) -> Submitted:
     events = answer_events(
         site, recorded, payload=payload, locked_at=locked_at, once_key=response_key
     )
-    with rest_api() as api:
-        post_events(api, events)
-        if recorded.refusal is not None:
-            raise ResponseRefused(
-                f"gate '{gate_name}'", f"answer refused: {recorded.refusal.message}"
-            )
-        woken = False
-        if recorded.outcome is not None and recorded.waiting_key is not None:
-            woken = wake_pause(
-                RestRuns(api), run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id)
-            )
-    return Submitted(gate_name, project.key, recorded.outcome, waiting, woken, flow_run_url(run_id))
+    woken, unreachable = False, None
+    try:
+        with rest_api() as api:
+            post_events(api, events)
+            if recorded.refusal is None and recorded.outcome and recorded.waiting_key:
+                woken = wake_pause(
+                    RestRuns(api), run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id)
+                )
+    except (ServerUnreachable, AccessRefused) as away:
+        # Recorded all the same: the gate-sla sweep wakes a run whose gate is decided
+        # but that still waits at it, once Prefect answers again.
+        unreachable = str(away)
+    if recorded.refusal is not None:
+        raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {recorded.refusal.message}")
+    return Submitted(
+        gate_name,
+        project.key,
+        recorded.outcome,
+        waiting,
+        woken,
+        flow_run_url(run_id),
+        unreachable,
+    )
 
 
 def email_of_as(value: str) -> str:

@@ -202,3 +202,33 @@ def test_a_timeout_policy_wakes_a_suspended_run_which_holds_and_is_released(
         "pmo.gate.answered",
     }
     assert expected <= gate_events(prefect_api, "NOVA", expected)
+
+
+def test_answers_recorded_while_prefect_is_away_are_acted_on_by_the_sla_sweep(deployed, tmp_path):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    smtp = deployed
+    brief = write_brief(tmp_path, brief_data(key="VESTA"))
+    run_id = json.loads(CliRunner().invoke(app, ["start", str(brief), "--json"]).output)["run_id"]
+    wait_for_state(run_id, "Suspended")
+    wait_for_mails(smtp, 2)
+    gate = "VESTA/initiation/1/charter-approval/1"
+    codes = {a: latest_code(smtp.messages, gate, a) for a in (SPONSOR, PMO)}
+
+    # both approvers answer while `pmo approve` cannot reach Prefect: recorded all the same
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        answers = [approve(run_id, approver, "go", codes[approver]) for approver in codes]
+    assert [a.exit_code for a in answers] == [0, 0], [a.output for a in answers]
+    assert "the gate is decided (go); the run acts on it once Prefect answers" in answers[1].output
+    assert "warning: the answer stands, but cannot reach the Prefect API" in answers[1].output
+    with session_scope() as session:
+        assert session.query(GateDecision).filter_by(accepted=True).count() == 2
+    assert wait_for_state(run_id, "Suspended") == "Suspended"
+
+    # the next sweep finds the gate decided and the run still waiting at it, and wakes it
+    actions = gate_sla()
+    assert [a for a in actions if "woken" in a] == [
+        "VESTA Charter approval: woken (decided 'go' by its answers; the run was not woken then)"
+    ]
+    wait_for_mails(smtp, 2, gate="VESTA/planning/1/plan-approval/1")
+    assert gate_sla() == []  # once acted on, nothing more to wake
