@@ -1,16 +1,18 @@
 """The shape beyond one machine, measured: a Prefect server on PostgreSQL, a process work
-pool with two workers (separate processes standing in for two machines), the store on
-PostgreSQL; N lifecycles taken to their first gate, M of them answered through to closure,
-then the PMO's audit.
+pool with two workers and a `pmo resumer` beside each (separate processes standing in for
+two machines), one `pmo record-states`, the store on PostgreSQL; N lifecycles taken to
+their first gate, M of them answered through to closure, then the PMO's audit.
 
 Run by hand: `python bench/scale_out.py [--projects 1000] [--answer 200]`, with PostgreSQL
 at PMO_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres). It
 creates (and drops first) the databases `pmo_bench_prefect` and `pmo_bench_store`, deploys
 `prefect.yaml` as the README says (`prefect work-pool create`, `prefect deploy --all`),
-starts the workers with `prefect worker start`, and talks to the runs as people do: `pmo
-start`'s function to start them, `pmo approve`'s and `pmo status`'s to answer them (codes
-read from the approval emails in the outbox), `pmo audit` as a command. It reports
-throughput, the resident memory (RSS) of the server and of each worker with the runs it
+starts the workers with `prefect worker start` and a `pmo resumer` beside each, and talks
+to the runs as people do: `pmo start`'s function to start them, `pmo approve`'s and `pmo
+status`'s to answer them (codes read from the approval emails in the outbox), `pmo audit`
+as a command. The baseline, in the same run before the others: one lifecycle alone on the
+same processes, to its first gate and answered to closure. It reports throughput against
+it, the resident memory (RSS) of the server, of each worker and resumer with the runs it
 started, the processes held while every run waits at its gate, and the audit's time.
 """
 
@@ -18,6 +20,7 @@ import argparse
 import email
 import email.policy
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +88,18 @@ def tree_rss(process: psutil.Process) -> tuple[int, int]:
         with suppress(psutil.NoSuchProcess):
             total += member.memory_info().rss
     return total, len(tree)
+
+
+def run_processes(process: psutil.Process) -> int:
+    """Flow-run processes under a worker (its children) or a resumer (the children of its
+    forkserver, which itself holds no run)."""
+    try:
+        children = process.children()
+        if "resumer" in " ".join(process.cmdline()):
+            return sum(len(child.children()) for child in children)
+        return len(children)
+    except psutil.NoSuchProcess:
+        return 0
 
 
 @dataclass
@@ -184,6 +199,8 @@ def answer_to_closure(
                 continue
             if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
                 ended[key] = state
+                if state != "COMPLETED":
+                    print(f"  {key}: {state}: {client.read_flow_run(UUID(run_id)).state.message}")
                 continue
             if state != "PAUSED":
                 continue
@@ -219,6 +236,10 @@ def main() -> None:
     parser.add_argument(
         "--worker-limit", type=int, default=8, help="flow runs each worker runs at once"
     )
+    parser.add_argument("--logs", type=Path, help="a folder to keep the processes' logs in")
+    parser.add_argument(
+        "--resumer-slots", type=int, default=4, help="runs each resumer runs at once"
+    )
     parser.add_argument("--timeout", type=float, default=7200, help="seconds for each phase")
     args = parser.parse_args()
     admin_url = os.environ.get(
@@ -247,7 +268,8 @@ def main() -> None:
         print(
             f"server on PostgreSQL ({make_url(prefect_db).database}), store on PostgreSQL "
             f"({make_url(store_db).database}); {args.projects} lifecycles, {args.answer} "
-            f"answered to closure; 2 workers, at most {args.worker_limit} runs each"
+            f"answered to closure; 2 workers (at most {args.worker_limit} runs each) and a "
+            f"resumer beside each (at most {args.resumer_slots})"
         )
         for command in (
             [*PREFECT, "work-pool", "create", "pmo", "--type", "process"],
@@ -257,41 +279,63 @@ def main() -> None:
         server = psutil.Process(
             next(c.pid for c in psutil.Process().children() if "server" in " ".join(c.cmdline()))
         )
-        workers = {}
+        runners = {}
         for number in (1, 2):
-            command = [
-                *PREFECT,
-                "worker",
-                "start",
-                "--pool",
-                "pmo",
-                "--name",
-                f"worker-{number}",
-                "--limit",
-                str(args.worker_limit),
-            ]
-            process = stack.enter_context(
-                child_process(command, env, home / f"worker-{number}.log", stop_seconds=30)
-            )
-            workers[f"worker-{number}"] = psutil.Process(process.pid)
+            worker = [*PREFECT, "worker", "start", "--pool", "pmo", "--name", f"worker-{number}"]
+            for name, command in (
+                (f"worker-{number}", [*worker, "--limit", str(args.worker_limit)]),
+                (f"resumer-{number}", [PMO, "resumer", "--slots", str(args.resumer_slots)]),
+            ):
+                process = stack.enter_context(
+                    child_process(command, env, home / f"{name}.log", stop_seconds=30)
+                )
+                runners[name] = psutil.Process(process.pid)
+        recorder = stack.enter_context(
+            child_process([PMO, "record-states"], env, home / "recorder.log", stop_seconds=30)
+        )
+        watched = {"server": server, **runners, "recorder": psutil.Process(recorder.pid)}
         with get_client(sync_client=True) as client:
             wait_until(
                 lambda: (
-                    sum(w.status == "ONLINE" for w in client.read_workers_for_work_pool("pmo"))
-                    == len(workers)
+                    sum(w.status == "ONLINE" for w in client.read_workers_for_work_pool("pmo")) == 2
                 ),
                 120,
                 "both workers to come online",
             )
-        sampler = MemorySampler({"server": server, **workers})
-        idle = {name: tree_rss(p)[0] for name, p in {"server": server, **workers}.items()}
-
+        wait_until(
+            lambda: all(
+                "listening" in (home / f"resumer-{n}.log").read_text(errors="replace")
+                for n in (1, 2)
+            ),
+            120,
+            "both resumers to listen",
+        )
+        sampler = MemorySampler(watched)
+        idle = {name: tree_rss(p)[0] for name, p in watched.items()}
         briefs = home / "briefs"
         briefs.mkdir()
+        outbox = Outbox(get_settings().outbox_dir)
+
+        # The baseline: one lifecycle alone on the same processes.
+        with get_client(sync_client=True) as client:
+            began = time.perf_counter()
+            alone = {"B0000": start_lifecycle(write_brief(briefs, "B0000"), LIFECYCLE).run_id}
+            wait_until(lambda: count_paused(client) >= 1, 600, "the baseline's first gate")
+            alone_first_gate = time.perf_counter() - began
+            began = time.perf_counter()
+            alone_result = answer_to_closure(client, alone, outbox, briefs, 1800)
+            alone_closure = time.perf_counter() - began
+        print(
+            f"baseline, one lifecycle alone: first gate after {alone_first_gate:.1f} s, "
+            f"answered to closure in {alone_closure:.1f} s ({alone_result['ended']})",
+            flush=True,
+        )
+
         keys = [f"S{number:04d}" for number in range(args.projects)]
         started = time.perf_counter()
         runs = {key: start_lifecycle(write_brief(briefs, key), LIFECYCLE).run_id for key in keys}
         start_seconds = time.perf_counter() - started
+        print(f"  started {args.projects} in {start_seconds:.1f} s", flush=True)
         with get_client(sync_client=True) as client:
             wait_until(
                 lambda: count_paused(client) >= args.projects,
@@ -299,65 +343,73 @@ def main() -> None:
                 "every run to wait at its first gate",
             )
             first_gate = time.perf_counter() - started
-            held = {name: tree_rss(p)[1] - 1 for name, p in workers.items()}
-            print(f"  at the last suspension, processes under the workers: {held}", flush=True)
-            for process in [c for w in workers.values() for c in w.children(recursive=True)]:
-                print(f"    {process.pid} {' '.join(process.cmdline())[:120]}", flush=True)
+            print(f"  all at their first gate after {first_gate:.1f} s", flush=True)
             # a suspended run's process exits once it has sent its logs and events
             released = time.perf_counter()
             wait_until(
-                lambda: all(tree_rss(p)[1] == 1 for p in workers.values()),
+                lambda: all(run_processes(p) == 0 for p in runners.values()),
                 120,
                 "the suspended runs' processes to exit",
                 every=0.5,
             )
             released = time.perf_counter() - released
-            held = {name: tree_rss(p)[1] - 1 for name, p in workers.items()}
-            waiting_rss = {
-                name: tree_rss(p)[0] for name, p in {"server": server, **workers}.items()
-            }
+            held = {name: run_processes(p) for name, p in runners.items()}
+            waiting_rss = {name: tree_rss(p)[0] for name, p in watched.items()}
 
             answering = dict(list(runs.items())[: args.answer])
-            outbox = Outbox(get_settings().outbox_dir)
             began = time.perf_counter()
             result = answer_to_closure(client, answering, outbox, briefs, args.timeout)
             closure = time.perf_counter() - began
         sampler.stop()
+        started_by_resumers = {
+            name: (home / f"{name}.log").read_text(errors="replace").count("Started ")
+            for name in runners
+            if name.startswith("resumer")
+        }
 
         audit_started = time.perf_counter()
         audit = subprocess.run(
             [PMO, "audit", "--out", str(home / "audit")], env=env, capture_output=True, text=True
         )
         audit_seconds = time.perf_counter() - audit_started
+        if args.logs:
+            args.logs.mkdir(parents=True, exist_ok=True)
+            for log in home.glob("*.log"):
+                shutil.copy(log, args.logs / log.name)
 
     mb = 1024 * 1024
     completed = sum(1 for state in result["ended"].values() if state == "COMPLETED")
+    gate_rate, alone_rate = args.projects / first_gate, 1 / alone_first_gate
     print(
         f"started {args.projects} lifecycles in {start_seconds:.1f} s "
         f"({args.projects / start_seconds:.1f}/s from the client)"
     )
     print(
         f"all {args.projects} waiting at their first gate after {first_gate:.1f} s: "
-        f"{args.projects / first_gate * 60:.0f} lifecycles/min to the first gate"
+        f"{gate_rate * 60:.0f} lifecycles/min to the first gate, {gate_rate / alone_rate:.1f}x "
+        f"one alone ({alone_first_gate:.1f} s)"
     )
     print(
-        f"processes held by the workers while every run waits: {held} (flow-run processes; "
-        f"the last suspended runs' processes exited {released:.1f} s after the last suspension)"
+        f"processes held while every run waits: {held} (flow-run processes; the last "
+        f"suspended runs' processes exited {released:.1f} s after the last suspension)"
     )
     print(
         f"answered {len(answering)} through to closure in {closure:.1f} s: {completed} "
         f"completed, others {sorted(set(result['ended'].values()) - {'COMPLETED'})}, "
         f"{result['answers']} gate answers and {result['updates']} status updates "
         f"({(result['answers'] + result['updates']) / max(closure, 1e-9) * 60:.0f}/min), "
-        f"{result['refused']} refused"
+        f"{result['refused']} refused; {len(answering) * alone_closure / closure:.1f}x one "
+        f"alone ({alone_closure:.1f} s)"
     )
-    for name in ("server", *workers):
+    print(f"runs started by the resumers (the rest by the workers): {started_by_resumers}")
+    for name in watched:
         print(
             f"{name:<9} RSS idle {idle[name] / mb:7.0f} MB  all waiting "
             f"{waiting_rss[name] / mb:7.0f} MB  peak {sampler.peak[name] / mb:7.0f} MB"
         )
     print(
-        f"pmo audit over {args.projects} projects: {audit_seconds:.1f} s, exit {audit.returncode}"
+        f"pmo audit over {args.projects + 1} projects: {audit_seconds:.1f} s, exit "
+        f"{audit.returncode}"
         + (f": {audit.stderr.strip().splitlines()[-1]}" if audit.returncode else "")
     )
 
