@@ -12,6 +12,7 @@ People reach it by two doors:
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -85,6 +86,20 @@ def wake(
     page): wake the run that waits, or is about to wait, at pause `key`."""
     with get_client(sync_client=True) as client:
         return wake_pause(_ClientRuns(client), run_id, key, waiting_at, within=within)
+
+
+def paused_at_since(run_id: str, key: str, moment: datetime) -> bool:
+    """Whether the run has been paused at `key` since before `moment`: what it waits for
+    was recorded after it paused, and nothing has woken it (its channel could not reach
+    Prefect then)."""
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(run_id)).state
+    return (
+        state is not None
+        and state.is_paused()
+        and state.state_details.pause_key == key
+        and state.timestamp < moment
+    )
 
 
 class _ClientRuns:

@@ -48,7 +48,7 @@ def _taken(session, stage_run: StageRun, stage: Stage, row) -> TakenUpdate:
         complete=row.complete,
         breached=bool(snapshot and snapshot.breached),
         tolerances=tolerances.model_dump(),
-        proposed=covering_tolerances(snapshot, tolerances).model_dump() if snapshot else {},
+        proposed=covering_tolerances(snapshot, tolerances) if snapshot else {},
     )
 
 

@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from pmo.cli.unreachable import warn_if_unreachable
+
 DecisionChoice = Literal["go", "kill", "hold", "recycle"]
 
 
@@ -100,10 +102,8 @@ def approve(
     if submitted.outcome is None:
         state = f"recorded; still waiting for {', '.join(submitted.waiting_for) or 'the quorum'}"
     elif submitted.unreachable:
-        state = (
-            f"recorded; the gate is decided ({submitted.outcome}); the run acts on it once "
-            "Prefect answers again (the gate-sla sweep wakes it)"
-        )
+        outcome = submitted.outcome
+        state = f"recorded; the gate is decided ({outcome}); the run acts on it once woken"
     elif submitted.woken:
         state = f"recorded; the gate is decided ({submitted.outcome}) and the run acts on it"
     else:
@@ -113,8 +113,7 @@ def approve(
         )
     typer.echo(f"{decision} from {approver} at {submitted.gate} ({submitted.project}): {state}")
     typer.echo(submitted.url)
-    if submitted.unreachable:
-        typer.echo(f"warning: the answer stands, but {submitted.unreachable}", err=True)
+    warn_if_unreachable(submitted.unreachable)
 
 
 def unlock(

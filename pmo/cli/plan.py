@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from pmo.cli.unreachable import warn_if_unreachable
 from pmo.limits import check_count
 from pmo.plan.model import WORK_PACKAGES, PlanError
 
@@ -210,3 +211,4 @@ def _taken(taken, what: str) -> None:
     typer.echo(f"  {f.finish_evidence()}")
     typer.echo(f"  {f.cost_evidence()}")
     typer.echo(taken.url)
+    warn_if_unreachable(taken.unreachable)

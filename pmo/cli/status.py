@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from pmo.cli.unreachable import warn_if_unreachable
 from pmo.errors import StatusRefused
 from pmo.limits import LINE_CHARS, LIST_ITEMS, TEXT_CHARS, check_count, check_length
 
@@ -135,6 +136,7 @@ def status(
     from pmo.runtime.answering import submit_status_update
 
     taken = submit_status_update(run_id, update)
+    warn_if_unreachable(taken.unreachable)
     figures = taken.figures
     if as_json:
         typer.echo(

@@ -9,6 +9,7 @@ here waits for the run to move on.
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID, uuid4
 
 from flows.waking import wake_pause
@@ -24,8 +25,8 @@ from pmo.runtime.connection import AccessRefused, ServerUnreachable, rest_api
 from pmo.runtime.rest import RestRuns, post_events
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import EvmSnapshot, GateDecision, StageRun, StatusUpdateRecord
-from pmo.store.records import gate_for_run, gate_waits_at, project_for_run
+from pmo.store.models import EvmSnapshot, GateDecision, StatusUpdateRecord
+from pmo.store.records import gate_for_run, gate_waits_at, project_for_run, stage_waits_at
 from pmo.store.reporting import latest_stage_run, snapshot_of
 from process_library.schema import Lifecycle, checked_email
 
@@ -146,6 +147,7 @@ class StatusTaken:
     figures: EvmSnapshot
     complete: bool
     url: str
+    unreachable: str | None = None  # why the run could not be woken (the update stands)
 
 
 def _reporting_stage(session, run_id: str):
@@ -182,22 +184,32 @@ def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:
         session.expunge(figures)
         key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
         complete = row.complete
-    wake_stage(run_id, recorded.waiting_key, stage_run_id)
-    return StatusTaken(key, stage_name, recorded.number, figures, complete, flow_run_url(run_id))
+    wake = wake_stage(run_id, recorded.waiting_key, stage_run_id)
+    return StatusTaken(
+        key, stage_name, recorded.number, figures, complete, flow_run_url(run_id), wake.unreachable
+    )
 
 
-def _stage_waits_at(stage_run_id: int) -> str | None:
-    with session_scope() as session:
-        return session.get(StageRun, stage_run_id).waiting_key
+@dataclass(frozen=True)
+class Wake:
+    """What waking a run came to: woken or not, or why Prefect could not be asked (what
+    was recorded stands, and the gate-sla sweep wakes the run once Prefect answers)."""
+
+    woken: bool
+    unreachable: str | None = None
 
 
-def wake_stage(run_id: str, waiting_key: str | None, stage_run_id: int) -> bool:
+def wake_stage(run_id: str, waiting_key: str | None, stage_run_id: int) -> Wake:
     """Wake the pause the stage waits at, if it waits: what a channel does after the store
-    recorded a plan, a change request or a status update. Whether the run was woken."""
+    recorded a plan, a change request or a status update."""
     if waiting_key is None:
-        return False
-    with rest_api() as api:
-        return wake_pause(RestRuns(api), run_id, waiting_key, lambda: _stage_waits_at(stage_run_id))
+        return Wake(False)
+    waiting_at = partial(stage_waits_at, stage_run_id)
+    try:
+        with rest_api() as api:
+            return Wake(wake_pause(RestRuns(api), run_id, waiting_key, waiting_at))
+    except (ServerUnreachable, AccessRefused) as away:
+        return Wake(False, str(away))
 
 
 def project_of_run(session, run_id: str):

@@ -128,7 +128,7 @@ def accepted_forecast(project_key: str) -> str:
         stage = lifecycle_for(session, stage_run=stage_run).stage(stage_run.stage_key)
         in_force = tolerances_in_force(session, stage_run=stage_run, stage=stage)
         snapshot = project_snapshots(session, project=project)[-1]
-        covering = covering_tolerances(snapshot, in_force).model_dump()
+        covering = covering_tolerances(snapshot, in_force)
     changed = {k: v for k, v in covering.items() if v != in_force.model_dump()[k]}
     return ", ".join(f"{name}: {value:g}" for name, value in changed.items())
 

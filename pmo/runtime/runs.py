@@ -153,6 +153,7 @@ class PlanTaken:
     woken: bool
     url: str
     gate_key: str | None = None  # the change gate a change request opened
+    unreachable: str | None = None  # why the run could not be woken (the plan stands)
 
 
 def submit_plan(
@@ -176,8 +177,16 @@ def submit_plan(
         brief = ProjectBrief.model_validate(project.brief)
         figures = plan_figures(plan, brief)
         key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
-    woken = wake_stage(run_id, recorded.waiting_key, stage_run_id)
-    return PlanTaken(key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id))
+    wake = wake_stage(run_id, recorded.waiting_key, stage_run_id)
+    return PlanTaken(
+        key,
+        stage_name,
+        figures,
+        plan.content_hash(),
+        wake.woken,
+        flow_run_url(run_id),
+        unreachable=wake.unreachable,
+    )
 
 
 def _run_stage(session, run_id: str):
@@ -209,9 +218,16 @@ def submit_change(run_id: str, plan: Plan, *, reason: str, by: str | None = None
         gate_key = session.get(PlanSubmission, recorded.submission_id).gate_key
         figures = plan_figures(plan, ProjectBrief.model_validate(project.brief))
         key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
-    woken = wake_stage(run_id, recorded.waiting_key, stage_run_id)
+    wake = wake_stage(run_id, recorded.waiting_key, stage_run_id)
     return PlanTaken(
-        key, stage_name, figures, plan.content_hash(), woken, flow_run_url(run_id), gate_key
+        key,
+        stage_name,
+        figures,
+        plan.content_hash(),
+        wake.woken,
+        flow_run_url(run_id),
+        gate_key,
+        wake.unreachable,
     )
 
 

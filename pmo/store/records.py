@@ -5,6 +5,7 @@ again from the top after a resume writes nothing twice.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,10 @@ from pmo.store.models import (
     Gate,
     GateDecision,
     GateScore,
+    PlanSubmission,
     Project,
     StageRun,
+    StatusUpdateRecord,
     utcnow,
 )
 from process_library.loader import LoadedLifecycle
@@ -316,6 +319,57 @@ def gate_waits_at(gate_id: int) -> str | None:
     woken."""
     with session_scope() as session:
         return session.get(Gate, gate_id).waiting_key
+
+
+def stage_waits_at(stage_run_id: int) -> str | None:
+    """The pause key the run waits at for a plan or status update of this stage attempt,
+    read afresh in a session of its own (as `gate_waits_at`)."""
+    with session_scope() as session:
+        return session.get(StageRun, stage_run_id).waiting_key
+
+
+@dataclass(frozen=True)
+class StageWait:
+    """A stage attempt whose run waits for a plan or status update, and when the latest
+    one accepted for it was recorded (None: none yet)."""
+
+    stage_run_id: int
+    project_key: str
+    stage_name: str
+    run_id: str
+    key: str
+    latest_input: datetime | None
+
+
+def stage_waits(session: Session) -> list[StageWait]:
+    """Every stage attempt of an active project whose run waits for a plan or update."""
+    latest = {}
+    for model in (StatusUpdateRecord, PlanSubmission):
+        rows = session.execute(
+            select(model.stage_run_id, func.max(model.received_at))
+            .join(StageRun, StageRun.id == model.stage_run_id)
+            .where(StageRun.waiting_key.is_not(None), model.accepted.is_(True))
+            .group_by(model.stage_run_id)
+        )
+        for stage_run_id, received in rows:
+            latest[stage_run_id] = max(filter(None, (latest.get(stage_run_id), received)))
+    waiting = session.execute(
+        select(StageRun, Project)
+        .join(Project, Project.id == StageRun.project_id)
+        .where(StageRun.waiting_key.is_not(None), Project.status == "active")
+        .order_by(StageRun.id)
+    )
+    return [
+        StageWait(
+            stage_run.id,
+            project.key,
+            stage_run.stage_name,
+            project.flow_run_id or "",
+            stage_run.waiting_key,
+            latest.get(stage_run.id),
+        )
+        for stage_run, project in waiting
+    ]
 
 
 def gate_for_run(session: Session, *, flow_run_id: str) -> tuple[Project, StageRun, Gate] | None:

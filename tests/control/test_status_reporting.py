@@ -246,3 +246,36 @@ def test_status_updates_report_mail_and_escalate_a_breach_to_the_sponsor(deploye
             "evm": finished["evm"],
         }
     ]
+
+
+def test_an_update_recorded_while_prefect_is_away_is_taken_after_the_sla_sweep(deployed):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    run_id = started_in_execution(brief_data(key="SELENE"))
+    wait_until_reporting(run_id)
+    with get_client(sync_client=True) as client:
+        paused_at = client.read_flow_run(UUID(run_id)).state.state_details.pause_key
+
+    # `pmo status` cannot reach Prefect: the update is recorded with its figures all the same
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = status(run_id, "1.1=50", actual_cost="20000", **FIGURES)
+    assert result.exit_code == 0, result.output
+    assert "Update 1 recorded for SELENE" in result.output
+    assert "warning: recorded all the same, but cannot reach the Prefect API" in result.output
+    assert wait_for_state(run_id, "Suspended") == "Suspended"
+
+    # the next sweep finds the run paused since before the update, and wakes it: the run
+    # takes update 1 and waits for the next one
+    with session_scope() as session:
+        recorded_at = session.query(StatusUpdateRecord).one().received_at
+    woken = [line for line in gate_sla() if "woken" in line]
+    assert woken == [f"SELENE Execution: woken (recorded {recorded_at})"]
+    deadline = time.monotonic() + 60
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(UUID(run_id)).state
+            if state.is_paused() and state.state_details.pause_key != paused_at:
+                break
+            time.sleep(0.3)
+    assert state.is_paused() and state.state_details.pause_key != paused_at
+    assert not [line for line in gate_sla() if "woken" in line]  # taken: nothing to wake

@@ -219,8 +219,8 @@ def test_answers_recorded_while_prefect_is_away_are_acted_on_by_the_sla_sweep(de
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         answers = [approve(run_id, approver, "go", codes[approver]) for approver in codes]
     assert [a.exit_code for a in answers] == [0, 0], [a.output for a in answers]
-    assert "the gate is decided (go); the run acts on it once Prefect answers" in answers[1].output
-    assert "warning: the answer stands, but cannot reach the Prefect API" in answers[1].output
+    assert "the gate is decided (go); the run acts on it once woken" in answers[1].output
+    assert "warning: recorded all the same, but cannot reach the Prefect API" in answers[1].output
     with session_scope() as session:
         assert session.query(GateDecision).filter_by(accepted=True).count() == 2
     assert wait_for_state(run_id, "Suspended") == "Suspended"
