@@ -176,8 +176,22 @@ def submit_plan(
         )
         brief = ProjectBrief.model_validate(project.brief)
         figures = plan_figures(plan, brief)
-        key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
-    wake = wake_stage(run_id, recorded.waiting_key, stage_run_id)
+        where = (project.key, stage_run.stage_name, stage_run.id)
+    return _woken(run_id, where, figures, plan, recorded.waiting_key)
+
+
+def _woken(
+    run_id: str,
+    where: tuple[str, str, int],
+    figures: PlanFigures,
+    plan: Plan,
+    waiting_key: str | None,
+    gate_key: str | None = None,
+) -> PlanTaken:
+    """Wake the run to take the plan just recorded for its stage attempt (`where`: the
+    project's key, the stage's name and the attempt's id), and say what was taken."""
+    key, stage_name, stage_run_id = where
+    wake = wake_stage(run_id, waiting_key, stage_run_id)
     return PlanTaken(
         key,
         stage_name,
@@ -185,7 +199,8 @@ def submit_plan(
         plan.content_hash(),
         wake.woken,
         flow_run_url(run_id),
-        unreachable=wake.unreachable,
+        gate_key,
+        wake.unreachable,
     )
 
 
@@ -217,18 +232,8 @@ def submit_change(run_id: str, plan: Plan, *, reason: str, by: str | None = None
         )
         gate_key = session.get(PlanSubmission, recorded.submission_id).gate_key
         figures = plan_figures(plan, ProjectBrief.model_validate(project.brief))
-        key, stage_name, stage_run_id = project.key, stage_run.stage_name, stage_run.id
-    wake = wake_stage(run_id, recorded.waiting_key, stage_run_id)
-    return PlanTaken(
-        key,
-        stage_name,
-        figures,
-        plan.content_hash(),
-        wake.woken,
-        flow_run_url(run_id),
-        gate_key,
-        wake.unreachable,
-    )
+        where = (project.key, stage_run.stage_name, stage_run.id)
+    return _woken(run_id, where, figures, plan, recorded.waiting_key, gate_key)
 
 
 @dataclass(frozen=True)

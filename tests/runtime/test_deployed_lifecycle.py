@@ -112,14 +112,19 @@ def gate_events(api_url: str, project_key: str, expected: set[str], timeout: flo
     return found
 
 
-def test_two_approvers_answering_at_the_same_instant_are_both_recorded(deployed, tmp_path):
-    smtp = deployed
-    brief = write_brief(tmp_path, brief_data(key="GEMINI"))
+def at_the_charter_gate(smtp, tmp_path, key: str) -> tuple[str, dict[str, str]]:
+    """A new deployed lifecycle suspended at its charter gate, and each approver's code."""
+    brief = write_brief(tmp_path, brief_data(key=key))
     run_id = json.loads(CliRunner().invoke(app, ["start", str(brief), "--json"]).output)["run_id"]
     wait_for_state(run_id, "Suspended")
     wait_for_mails(smtp, 2)
-    gate = "GEMINI/initiation/1/charter-approval/1"
-    codes = {a: latest_code(smtp.messages, gate, a) for a in (SPONSOR, PMO)}
+    gate = f"{key}/initiation/1/charter-approval/1"
+    return run_id, {a: latest_code(smtp.messages, gate, a) for a in (SPONSOR, PMO)}
+
+
+def test_two_approvers_answering_at_the_same_instant_are_both_recorded(deployed, tmp_path):
+    smtp = deployed
+    run_id, codes = at_the_charter_gate(smtp, tmp_path, "GEMINI")
 
     def answer(approver: str, code: str):
         try:
@@ -208,12 +213,7 @@ def test_answers_recorded_while_prefect_is_away_are_acted_on_by_the_sla_sweep(de
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     smtp = deployed
-    brief = write_brief(tmp_path, brief_data(key="VESTA"))
-    run_id = json.loads(CliRunner().invoke(app, ["start", str(brief), "--json"]).output)["run_id"]
-    wait_for_state(run_id, "Suspended")
-    wait_for_mails(smtp, 2)
-    gate = "VESTA/initiation/1/charter-approval/1"
-    codes = {a: latest_code(smtp.messages, gate, a) for a in (SPONSOR, PMO)}
+    run_id, codes = at_the_charter_gate(smtp, tmp_path, "VESTA")
 
     # both approvers answer while `pmo approve` cannot reach Prefect: recorded all the same
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
