@@ -56,10 +56,10 @@ def wake_stages_not_woken() -> list[str]:
         waits = stage_waits(session)
     woken = []
     for wait in waits:
-        if wait.latest_input is None or not paused_at_since(
+        if not (wait.run_id and wait.latest_input) or not paused_at_since(
             wait.run_id, wait.key, wait.latest_input
         ):
-            continue
+            continue  # nothing recorded for it yet, or the run has moved since
         wake(wait.run_id, wait.key, partial(stage_waits_at, wait.stage_run_id))
         get_run_logger().info(
             "woken at %s (%s): what it waits for was recorded at %s",

@@ -81,7 +81,7 @@ def _check_gate(
     if outcome := round_outcome(
         session, gate=gate, definition=stage.gate, brief=brief, round=gate.round
     ):
-        if gate.waiting_key is None:
+        if gate.waiting_key is None or not gate.flow_run_id:
             return []  # decided by its answers; the run acts on it
         # Decided, yet the run still waits: the answering channel could not reach Prefect.
         site = gate_site(project, stage_run, gate)
