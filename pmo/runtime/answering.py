@@ -21,7 +21,7 @@ from pmo.gates.answers import CLI, gate_site, gate_stage, record_answer, waiting
 from pmo.gates.events import answer_events, answer_payload
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import Answer, scoring_problem
-from pmo.runtime.connection import AccessRefused, ServerUnreachable, check_rest_api, rest_api
+from pmo.runtime.connection import AccessRefused, ServerUnreachable, rest_api
 from pmo.runtime.rest import RestRuns, post_events
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
@@ -79,7 +79,6 @@ def submit_answer(run_id: str, answer: Answer) -> Submitted:
     approver = email_of_as(answer.approver)
     answer = dataclasses.replace(answer, approver=approver)
     response_key = f"{CLI}-{uuid4()}"
-    check_rest_api()
     with session_scope() as session:
         project, stage_run, gate = waiting_gate(session, run_id)
         brief = ProjectBrief.model_validate(project.brief)
@@ -114,8 +113,8 @@ def submit_answer(run_id: str, answer: Answer) -> Submitted:
                     RestRuns(api), run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id)
                 )
     except (ServerUnreachable, AccessRefused) as away:
-        # It answered a moment ago, before the answer was recorded; recorded all the same,
-        # the gate-sla sweep wakes a run whose gate is decided but that still waits at it.
+        # Recorded all the same: the gate-sla sweep wakes a run whose gate is decided
+        # but that still waits at it, once Prefect answers again.
         unreachable = str(away)
     if recorded.refusal is not None:
         raise ResponseRefused(f"gate '{gate_name}'", f"answer refused: {recorded.refusal.message}")
@@ -170,7 +169,6 @@ def submit_status_update(run_id: str, update: StatusUpdate) -> StatusTaken:
     """Have the store judge and record a status update for the stage the run reports in,
     with its earned value, then wake the run to report on it. Returns at once with the
     figures; a refused update raises StatusRefused and records nothing."""
-    check_rest_api()
     with session_scope() as session:
         project, stage_run, stage = _reporting_stage(session, run_id)
         recorded = record_update(

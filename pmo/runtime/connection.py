@@ -118,13 +118,6 @@ def rest_api(url: str | None = None) -> Iterator[httpx.Client]:
         yield client
 
 
-def check_rest_api() -> None:
-    """Refuse in one line when Prefect's API does not answer or refuses our credentials:
-    what a command that records and then wakes a run asks before it records anything."""
-    with rest_api():
-        pass
-
-
 @contextmanager
 def _refused_in_one_line(url: str, credentials: str | None) -> Iterator[None]:
     """An API that does not answer, or refuses our credentials, as one line for a person."""

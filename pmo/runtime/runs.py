@@ -31,7 +31,7 @@ from pmo.runtime.answering import (
     waiting_gate,
     wake_stage,
 )
-from pmo.runtime.connection import ServerUnreachable, check_rest_api, prefect_api
+from pmo.runtime.connection import ServerUnreachable, prefect_api
 from pmo.store import session_scope
 from pmo.store.models import PlanSubmission
 from pmo.store.records import get_project, open_gates
@@ -162,7 +162,6 @@ def submit_plan(
     """Have the store judge and record the project manager's plan for the stage that waits
     for it, then wake the run. A refused plan raises and records nothing."""
     submitted_by = email_of_as(by) if by is not None else None
-    check_rest_api()
     with session_scope() as session:
         project, stage_run, stage = _run_stage(session, run_id)
         recorded = record_plan(
@@ -219,7 +218,6 @@ def submit_change(run_id: str, plan: Plan, *, reason: str, by: str | None = None
     then wake the run to put it to the stage's change gate. A refused request raises and
     records nothing."""
     submitted_by = email_of_as(by) if by is not None else None
-    check_rest_api()
     with session_scope() as session:
         project, stage_run, stage = _run_stage(session, run_id)
         recorded = record_change(

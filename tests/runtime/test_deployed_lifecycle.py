@@ -209,29 +209,14 @@ def test_a_timeout_policy_wakes_a_suspended_run_which_holds_and_is_released(
     assert expected <= gate_events(prefect_api, "NOVA", expected)
 
 
-def test_answers_recorded_as_prefect_goes_away_are_acted_on_by_the_sla_sweep(
-    deployed, tmp_path, monkeypatch
-):
+def test_answers_recorded_while_prefect_is_away_are_acted_on_by_the_sla_sweep(deployed, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     smtp = deployed
     run_id, codes = at_the_charter_gate(smtp, tmp_path, "VESTA")
 
-    def away():  # Prefect's API where nobody listens
-        return temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"})
-
-    # Prefect away when the approver answers: refused in one line, nothing recorded
-    with away():
-        refused = approve(run_id, SPONSOR, "go", codes[SPONSOR])
-    assert refused.exit_code == 1
-    assert refused.output.startswith("error: cannot reach the Prefect API at http://127.0.0.1:9")
-    with session_scope() as session:
-        assert session.query(GateDecision).count() == 0
-
-    # Prefect answers the command's first call, then goes away before the answer's event
-    # and wake: the answers are recorded all the same, with a warning
-    monkeypatch.setattr("pmo.runtime.answering.check_rest_api", lambda: None)
-    with away():
+    # both approvers answer while `pmo approve` cannot reach Prefect: recorded all the same
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         answers = [approve(run_id, approver, "go", codes[approver]) for approver in codes]
     assert [a.exit_code for a in answers] == [0, 0], [a.output for a in answers]
     assert "the gate is decided (go); the run acts on it once woken" in answers[1].output
