@@ -86,9 +86,7 @@ def _check_gate(
         # Decided, yet the run still waits: the answering channel could not reach Prefect.
         site = gate_site(project, stage_run, gate)
         detail = f"decided '{outcome}' by its answers; the run was not woken then"
-        return [
-            SlaAction(site, gate.flow_run_id or "", gate.round, "woken", detail, gate.waiting_key)
-        ]
+        return [SlaAction(site, gate.flow_run_id, gate.round, "woken", detail, gate.waiting_key)]
     timing = stage.gate.timing
     since = gate.round_opened_at or gate.opened_at
     due = gate_due(gate, stage.gate)
