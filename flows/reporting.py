@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, create_model
 from flows.gate import hold_change_gate, hold_exception_gate
 from flows.waiting import forget_input, input_left_at, wait_for_input
 from pmo.brief import ProjectBrief
+from pmo.control.reporting import past_the_limits
 from pmo.control.updates import from_run_input, package_field
 from pmo.limits import LIST_ITEMS, OptionalLine, OptionalText
 from process_library.loader import LoadedLifecycle
@@ -225,7 +226,11 @@ def _exception(
         attempt,
         "exception-report",
         occasion=f"update-{taken.number}",
-        extra={"tolerances": taken.tolerances, "proposed": taken.proposed},
+        extra={
+            "tolerances": taken.tolerances,
+            "proposed": taken.proposed,
+            "past_limits": past_the_limits(taken.proposed),
+        },
     )
     return hold_exception_gate(brief, lifecycle, stage, attempt, stage_run_id, taken.number, report)
 

@@ -344,6 +344,18 @@ def covering_tolerances(snapshot: EvmSnapshot, current: Tolerances) -> dict[str,
     return values
 
 
+def past_the_limits(proposed: dict[str, float]) -> dict[str, float]:
+    """Of the tolerances `covering_tolerances` proposes, those wider than any stage may
+    tolerate (the schema's bounds), each with its bound: a go cannot set them, so the
+    exception report must not offer it."""
+    past = {}
+    for name, value in proposed.items():
+        bound = next(m.le for m in Tolerances.model_fields[name].metadata if hasattr(m, "le"))
+        if value > bound:
+            past[name] = bound
+    return past
+
+
 @dataclass(frozen=True)
 class ProjectLine:
     """One project as `pmo projects` lists it."""

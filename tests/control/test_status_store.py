@@ -12,7 +12,12 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from pmo.cli import app
-from pmo.control.reporting import record_update, report_recipients, tolerances_in_force
+from pmo.control.reporting import (
+    past_the_limits,
+    record_update,
+    report_recipients,
+    tolerances_in_force,
+)
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import write_document_version
 from pmo.store import session_scope
@@ -176,6 +181,7 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
             extra={
                 "tolerances": tolerances.model_dump(),
                 "proposed": tolerances.model_copy(update={"cost_percent": 23}).model_dump(),
+                "past_limits": {},
             },
         )
     assert "| Cost | 23.28 % | 10 % | 233 % |" in markdown
@@ -189,6 +195,32 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
     # The forecast finish 5 Nov is 44 days past the baseline's 22 Sep, of its 233: time too.
     assert "| Time | 18.88 % | 10 % | 189 % |" in markdown
     assert "Re-plan: 2 dimensions are past tolerance" in markdown
+    # a forecast no stage may tolerate: the report does not offer a go that would be refused
+    proposed = tolerances.model_dump() | {"time_percent": 1316}
+    assert past_the_limits(proposed) == {"time_percent": 1000}
+    with session_scope() as session:
+        _, markdown = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=EXECUTION,
+            attempt=1,
+            document_key="exception-report",
+            template="exception-report",
+            title="Exception report",
+            idempotency_key="exception-2",
+            extra={
+                "tolerances": tolerances.model_dump(),
+                "proposed": proposed,
+                "past_limits": past_the_limits(proposed),
+            },
+        )
+    assert (
+        r"| Continue with new tolerances | Not open: a go cannot set time\_percent: 1316 "
+        "(a stage tolerates at most 1000) |" in markdown
+    )
+    assert "GO, with those tolerances" not in markdown
+    assert "Re-plan: the forecast is past what any stage may tolerate" in markdown
     assert report_recipients(brief, "status-report") == [
         "dana.reyes@example.com",
         "lee.park@example.com",
