@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from pmo.errors import PmoInputError
+from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, Gate, ReviewLink, utcnow
 from pmo.templating import BUNDLED_TEMPLATES, render_html
@@ -182,6 +183,12 @@ async def _post(opened: Opened, request: Request) -> HTMLResponse:
         notice = f"Your answer is recorded. The gate is decided: {recorded.outcome}."
     else:
         notice = "Your answer is recorded."
+    if decided.unreachable:
+        minutes = get_settings().gate_sla_interval_minutes
+        notice += (
+            " The project's run could not be told just now (Prefect does not answer); "
+            f"it moves on at the next gate check, within {minutes:g} minutes of Prefect's return."
+        )
     return _show(opened, notice=notice, refused=recorded.refusal is not None)
 
 

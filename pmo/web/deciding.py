@@ -4,6 +4,8 @@ hands its answers, then the run woken when the answer decided the round."""
 import hashlib
 from dataclasses import dataclass
 
+import httpx
+
 from flows.waiting import wake
 from pmo.brief import ProjectBrief
 from pmo.errors import PmoInputError
@@ -21,10 +23,12 @@ DECISIONS = ("go", "kill", "hold", "recycle")
 
 @dataclass(frozen=True)
 class Decided:
-    """What the judge made of a decision posted from a page, and whether the run was woken."""
+    """What the judge made of a decision posted from a page, and whether the run was woken
+    or Prefect could not be asked to (the decision stands; the gate-sla sweep wakes it)."""
 
     recorded: Recorded
     woken: bool
+    unreachable: bool = False
 
 
 def decide(
@@ -79,5 +83,8 @@ def decide(
     announce_answer(site, recorded, payload=payload, locked_at=locked_at, once_key=response_key)
     woken = False
     if recorded.refusal is None and recorded.outcome and recorded.waiting_key and run_id:
-        woken = wake(run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id))
+        try:
+            woken = wake(run_id, recorded.waiting_key, lambda: gate_waits_at(gate_id))
+        except (httpx.TransportError, httpx.HTTPStatusError):
+            return Decided(recorded, woken=False, unreachable=True)
     return Decided(recorded, woken)

@@ -141,6 +141,35 @@ def test_a_decision_is_recorded_by_the_one_judge_and_a_reused_link_shows_it(web)
     assert 'name="decision"' not in shown
 
 
+def test_a_decision_taken_while_prefect_is_away_stands_and_the_page_says_so(store_url, monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = free_port()
+    monkeypatch.setenv("PMO_WEB_URL", f"http://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    gate = mailed_gate(make_brief(key="WEBAWAY"))
+    with session_scope() as session:  # its run waits at the gate, as the flow records it
+        session.get(Gate, gate.gate_id).waiting_key = "gate-1-1"
+    # nothing listens on Prefect's port: the run cannot be woken when the round is decided
+    with (
+        temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}),
+        web_in_thread(port=port) as url,
+        httpx.Client(base_url=url, timeout=90) as client,
+    ):
+        first = decide(client, gate.review[SPONSOR], client.get(gate.review[SPONSOR]).text, "go")
+        assert first.status_code == 200, first.text
+        assert "could not be told" not in first.text  # the round is open: nothing to wake
+        last = decide(client, gate.review[PMO], client.get(gate.review[PMO]).text, "go")
+    assert last.status_code == 200, last.text
+    assert "Your answer is recorded. The gate is decided: go." in last.text
+    assert "could not be told just now (Prefect does not answer)" in last.text
+    assert "the next gate check, within 15 minutes of Prefect" in last.text
+    assert [(r.approver_email, r.decision, r.accepted) for r in answers(gate.gate_id)] == [
+        (SPONSOR, "go", True),
+        (PMO, "go", True),
+    ]
+
+
 def test_forged_links_and_forms_record_nothing(web):
     gate = mailed_gate(make_brief(key="WEBNO"))
     url, page = gate.review[SPONSOR], web.get(gate.review[SPONSOR]).text
