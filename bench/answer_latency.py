@@ -42,7 +42,7 @@ from pmo.control.reporting import measured_against
 from pmo.gates.rules import gate_approvers
 from pmo.plan.evm import planned_value
 from pmo.runtime.approver_bot import code_from_outbox, next_status_turn
-from pmo.runtime.demo import planned_percent
+from pmo.runtime.demo_projects import planned_percent
 from pmo.runtime.runs import start_lifecycle
 from pmo.runtime.serve import served_in_subprocess
 from pmo.store import session_scope

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -119,6 +120,32 @@ def child_process(
             child.wait()
 
 
+@dataclass(frozen=True)
+class StartingServer:
+    """A local Prefect server whose process has started: `ready()` waits until it answers."""
+
+    api_url: str
+    process: subprocess.Popen
+    log_path: Path
+    started: float
+    timeout: float
+
+    def ready(self) -> str:
+        """Wait until the server answers its health check; the API URL."""
+        while time.monotonic() < self.started + self.timeout:
+            if self.process.poll() is not None:
+                raise ServerDidNotStart(f"the Prefect server exited; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return self.api_url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise ServerDidNotStart(
+            f"the Prefect server did not answer within {self.timeout:.0f} s; see {self.log_path}"
+        )
+
+
 @contextmanager
 def local_prefect_server(
     home: Path,
@@ -131,18 +158,50 @@ def local_prefect_server(
     database_template: Path | None = None,
     without_services: tuple[str, ...] = (),
 ) -> Iterator[str]:
-    """Run `prefect server start` on 127.0.0.1, its database under `home` unless
-    `database_url` names another (PostgreSQL: `postgresql+asyncpg://...`), requiring basic
-    authentication with `auth_string` (`user:password`) when given; yields the API URL and
-    stops the server on exit. A new SQLite database starts as a copy of
-    `database_template` (see `migrated_database`) when given; `without_services` names
-    server services (`SCHEDULER`, ...) not to run."""
+    """Run `prefect server start` on 127.0.0.1 (see `starting_prefect_server`); yields the
+    API URL once it answers and stops the server on exit."""
+    with starting_prefect_server(
+        home,
+        port,
+        ui=ui,
+        timeout=timeout,
+        database_url=database_url,
+        auth_string=auth_string,
+        database_template=database_template,
+        without_services=without_services,
+    ) as server:
+        yield server.ready()
+
+
+@contextmanager
+def starting_prefect_server(
+    home: Path,
+    port: int | None = None,
+    *,
+    ui: bool = True,
+    timeout: float = 60,
+    database_url: str | None = None,
+    auth_string: str | None = None,
+    database_template: Path | None = None,
+    without_services: tuple[str, ...] = (),
+    register_blocks: bool = True,
+) -> Iterator[StartingServer]:
+    """Start `prefect server start` on 127.0.0.1 and yield at once, so that the caller can
+    do its own start-up while the server does; the server stops on exit. Its database is
+    under `home` unless `database_url` names another (PostgreSQL: `postgresql+asyncpg://...`);
+    it requires basic authentication with `auth_string` (`user:password`) when given. A new
+    SQLite database starts as a copy of `database_template` (see `migrated_database`) when
+    given, and then the server skips its migrations; `without_services` names server
+    services (`SCHEDULER`, ...) not to run; without `register_blocks` the server does not
+    register Prefect's block types (nobody will use blocks on it)."""
     port = port or free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     home.mkdir(parents=True, exist_ok=True)
     database = home / "prefect.db"
+    migrated = False
     if database_template and not database_url and not database.exists():
         shutil.copyfile(database_template, database)
+        migrated = True
     env = _server_env(home, database, database_url)
     env.update(
         PREFECT_UI_ENABLED="true" if ui else "false",
@@ -151,29 +210,18 @@ def local_prefect_server(
         PREFECT_UI_API_URL=api_url,
     )
     env.update({f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false" for name in without_services})
+    if migrated:
+        # The copy is at this Prefect version's head already; checking costs alembic's
+        # reading of every migration script.
+        env["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] = "false"
+    if not register_blocks:
+        # Both: the memoizing wrapper loads every block collection even when registration is off.
+        env["PREFECT_SERVER_REGISTER_BLOCKS_ON_START"] = "false"
+        env["PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION"] = "false"
     if auth_string:
         env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     log_path = home / "server.log"
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     with child_process(command, env, log_path) as server:
-        _wait_until_healthy(api_url, server, timeout, log_path)
-        yield api_url
-
-
-def _wait_until_healthy(
-    api_url: str, server: subprocess.Popen, timeout: float, log_path: Path
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise ServerDidNotStart(f"the Prefect server exited; see {log_path}")
-        try:
-            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise ServerDidNotStart(
-        f"the Prefect server did not answer within {timeout:.0f} s; see {log_path}"
-    )
+        yield StartingServer(api_url, server, log_path, time.monotonic(), timeout)

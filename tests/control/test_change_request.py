@@ -15,7 +15,7 @@ from pmo.audit.run_history import RunSelection
 from pmo.control.updates import StatusUpdate
 from pmo.plan.model import parse_plan
 from pmo.runtime.approver_bot import ApproverBot, StatusTurn
-from pmo.runtime.demo import GatekeepersScore
+from pmo.runtime.demo_projects import GatekeepersScore
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import Gate, PlanSubmission

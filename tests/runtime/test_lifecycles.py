@@ -6,7 +6,7 @@ PRINCE2 runs the same way in `pmo demo` (tests/runtime/test_demo.py)."""
 import pytest
 
 from pmo.methodology.project import prepare_lifecycle
-from pmo.runtime.demo import SponsorRecyclesOnce, run_with_bot
+from pmo.runtime.demo_projects import SponsorRecyclesOnce, run_with_bot
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import DocumentRecord, Gate

@@ -30,7 +30,7 @@ from pmo.brief import load_brief
 from pmo.cli import app
 from pmo.methodology.project import prepare_lifecycle
 from pmo.runtime.approver_bot import ApproverBot
-from pmo.runtime.demo import ProjectManager, SponsorRecyclesOnce, replan
+from pmo.runtime.demo_projects import ProjectManager, SponsorRecyclesOnce, replan
 from pmo.runtime.serve import served_in_subprocess
 from pmo.settings import get_settings
 from pmo.store import session_scope
