@@ -147,29 +147,10 @@ class StartingServer:
 
 
 @contextmanager
-def local_prefect_server(
-    home: Path,
-    port: int | None = None,
-    *,
-    ui: bool = True,
-    timeout: float = 60,
-    database_url: str | None = None,
-    auth_string: str | None = None,
-    database_template: Path | None = None,
-    without_services: tuple[str, ...] = (),
-) -> Iterator[str]:
-    """Run `prefect server start` on 127.0.0.1 (see `starting_prefect_server`); yields the
-    API URL once it answers and stops the server on exit."""
-    with starting_prefect_server(
-        home,
-        port,
-        ui=ui,
-        timeout=timeout,
-        database_url=database_url,
-        auth_string=auth_string,
-        database_template=database_template,
-        without_services=without_services,
-    ) as server:
+def local_prefect_server(home: Path, port: int | None = None, **options) -> Iterator[str]:
+    """Run `prefect server start` on 127.0.0.1, as `starting_prefect_server` with the same
+    options does; yields the API URL once it answers and stops the server on exit."""
+    with starting_prefect_server(home, port, **options) as server:
         yield server.ready()
 
 

@@ -31,6 +31,7 @@ from pmo.store.records import (
     get_project,
     mark_decided,
 )
+from process_library.schema import Tolerances
 from tests.factories import make_brief
 from tests.project_record import LIFECYCLE, baselined, write
 
@@ -144,6 +145,28 @@ def test_a_go_at_the_exception_gate_puts_its_tolerances_in_force(store_url):
         assert not session.query(EvmSnapshot).filter_by(status_update_id=later.id).one().breached
 
 
+def exception_report(brief, tolerances: Tolerances, proposed: dict, key: str) -> str:
+    """The execution stage's exception report, proposing `proposed` tolerances: its Markdown."""
+    with session_scope() as session:
+        _, markdown = write_document_version(
+            session,
+            brief=brief,
+            lifecycle=LIFECYCLE,
+            stage=EXECUTION,
+            attempt=1,
+            document_key="exception-report",
+            template="exception-report",
+            title="Exception report",
+            idempotency_key=key,
+            extra={
+                "tolerances": tolerances.model_dump(),
+                "proposed": proposed,
+                "past_limits": past_the_limits(proposed),
+            },
+        )
+    return markdown
+
+
 def test_status_and_exception_reports_show_the_figures_and_print_typed_text_literally(
     store_url,
 ):
@@ -168,22 +191,8 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
             session, project=get_project(session, key=brief.key), stage=EXECUTION, attempt=1
         )
         tolerances = tolerances_in_force(session, stage_run=stage_run, stage=EXECUTION)
-        exception, markdown = write_document_version(
-            session,
-            brief=brief,
-            lifecycle=LIFECYCLE,
-            stage=EXECUTION,
-            attempt=1,
-            document_key="exception-report",
-            template="exception-report",
-            title="Exception report",
-            idempotency_key="exception-1",
-            extra={
-                "tolerances": tolerances.model_dump(),
-                "proposed": tolerances.model_copy(update={"cost_percent": 23}).model_dump(),
-                "past_limits": {},
-            },
-        )
+    proposed = tolerances.model_copy(update={"cost_percent": 23}).model_dump()
+    markdown = exception_report(brief, tolerances, proposed, "exception-1")
     assert "| Cost | 23.28 % | 10 % | 233 % |" in markdown
     assert "| Figure | Baseline 1 | Forecast |" in markdown
     assert (
@@ -198,23 +207,7 @@ def test_status_and_exception_reports_show_the_figures_and_print_typed_text_lite
     # a forecast no stage may tolerate: the report does not offer a go that would be refused
     proposed = tolerances.model_dump() | {"time_percent": 1316}
     assert past_the_limits(proposed) == {"time_percent": 1000}
-    with session_scope() as session:
-        _, markdown = write_document_version(
-            session,
-            brief=brief,
-            lifecycle=LIFECYCLE,
-            stage=EXECUTION,
-            attempt=1,
-            document_key="exception-report",
-            template="exception-report",
-            title="Exception report",
-            idempotency_key="exception-2",
-            extra={
-                "tolerances": tolerances.model_dump(),
-                "proposed": proposed,
-                "past_limits": past_the_limits(proposed),
-            },
-        )
+    markdown = exception_report(brief, tolerances, proposed, "exception-2")
     assert (
         r"| Continue with new tolerances | Not open: a go cannot set time\_percent: 1316 "
         "(a stage tolerates at most 1000) |" in markdown
