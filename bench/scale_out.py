@@ -73,6 +73,11 @@ REPORTING = tuple(s.key for s in load_lifecycle(LIFECYCLE).lifecycle.stages if s
 PAGE = 200
 
 
+def database_url(admin_url: str, name: str) -> str:
+    """The URL of database `name` on the PostgreSQL server of `admin_url`."""
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     admin = create_engine(
         make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
@@ -81,7 +86,7 @@ def fresh_database(admin_url: str, name: str) -> str:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return database_url(admin_url, name)
 
 
 def tree_rss(process: psutil.Process) -> tuple[int, int]:
@@ -498,15 +503,10 @@ def main() -> None:
     admin_url = os.environ.get(
         "PMO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
-    if args.phase == "close":
-        prefect_db = make_url(admin_url).set(database="pmo_bench_prefect")
-        store_db = make_url(admin_url).set(database="pmo_bench_store")
-        prefect_db, store_db = (
-            u.render_as_string(hide_password=False) for u in (prefect_db, store_db)
-        )
-    else:
-        prefect_db = fresh_database(admin_url, "pmo_bench_prefect")
-        store_db = fresh_database(admin_url, "pmo_bench_store")
+    # the close phase goes on with the databases the start phase made
+    database = database_url if args.phase == "close" else fresh_database
+    prefect_db = database(admin_url, "pmo_bench_prefect")
+    store_db = database(admin_url, "pmo_bench_store")
 
     with ExitStack() as stack:
         if args.home is None:
