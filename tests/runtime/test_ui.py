@@ -319,7 +319,8 @@ def test_a_lifecycle_started_and_answered_in_the_prefect_ui_moves_to_the_next_ga
             ),
             "the plan-approval mails",
         )
-        assert state_of(run_id) == "Suspended"
+        # the mails go out just before the run suspends at the plan gate
+        wait_for(lambda: state_of(run_id) == "Suspended", "the run to wait at the plan gate")
         # two resumes, each a re-run from the top: still one charter mail per approver
         charter_mails = [
             m.approver for m in code_mails(smtp_server.messages) if m.gate == CHARTER_GATE
