@@ -28,6 +28,7 @@ import email.policy
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -498,6 +499,8 @@ def main() -> None:
         "--home", type=Path, help="the bench's folder (outbox, briefs, logs), kept between phases"
     )
     args = parser.parse_args()
+    # stopped by `timeout` or `kill`: unwind, so the server, workers and resumers stop too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.phase != "all" and args.home is None:
         parser.error("--phase start and close need --home, the folder the phases share")
     admin_url = os.environ.get(
