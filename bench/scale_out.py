@@ -454,14 +454,17 @@ def report_close(started: dict, figures: dict) -> None:
     mb = 1024 * 1024
     result, closure, answered = figures["result"], figures["closure"], figures["answered"]
     completed = sum(1 for state in result["ended"].values() if state == "COMPLETED")
-    print(
-        f"answered {answered} through to closure in {closure:.1f} s: {completed} "
-        f"completed, others {sorted(set(result['ended'].values()) - {'COMPLETED'})}, "
-        f"{result['answers']} gate answers and {result['updates']} status updates "
-        f"({(result['answers'] + result['updates']) / max(closure, 1e-9) * 60:.0f}/min), "
-        f"{result['refused']} refused; {answered * started['alone_closure'] / closure:.1f}x "
-        f"one alone ({started['alone_closure']:.1f} s)"
-    )
+    if result["answers"] + result["updates"] == 0:  # a close phase run again
+        print(f"the {answered} had all ended before this phase: {completed} completed")
+    else:
+        print(
+            f"answered {answered} through to closure in {closure:.1f} s: {completed} "
+            f"completed, others {sorted(set(result['ended'].values()) - {'COMPLETED'})}, "
+            f"{result['answers']} gate answers and {result['updates']} status updates "
+            f"({(result['answers'] + result['updates']) / max(closure, 1e-9) * 60:.0f}/min), "
+            f"{result['refused']} refused; {answered * started['alone_closure'] / closure:.1f}x "
+            f"one alone ({started['alone_closure']:.1f} s)"
+        )
     print(
         "runs the resumers started while answering (the rest by the workers): "
         f"{figures['started_by_resumers']}"
