@@ -72,6 +72,7 @@ PMO = str(Path(sys.executable).with_name("pmo"))
 LIFECYCLE = "pmbok-waterfall"
 REPORTING = tuple(s.key for s in load_lifecycle(LIFECYCLE).lifecycle.stages if s.reporting)
 PAGE = 200
+PROGRESS_SECONDS = 300
 
 
 def database_url(admin_url: str, name: str) -> str:
@@ -201,8 +202,16 @@ def answer_to_closure(
     reported: set[tuple] = set()
     answered = updates = refused = 0
     ended: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline, next_progress = began + timeout, began + PROGRESS_SECONDS
     while len(ended) < len(runs) and time.monotonic() < deadline:
+        if time.monotonic() >= next_progress:  # a long phase cut short still leaves figures
+            next_progress += PROGRESS_SECONDS
+            print(
+                f"  after {(time.monotonic() - began) / 60:.0f} min: {answered} gate answers, "
+                f"{updates} status updates, {refused} refused; {len(ended)} of {len(runs)} ended",
+                flush=True,
+            )
         outbox.refresh()
         states = read_states(client, [r for k, r in runs.items() if k not in ended])
         acted = False
