@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
@@ -302,15 +302,18 @@ def answered_approvers(session: Session, *, gate: Gate) -> set[str]:
     }
 
 
-def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
-    rows = session.execute(
+def _open_gates_query() -> Select:
+    return (
         select(Project, StageRun, Gate)
         .join(StageRun, StageRun.id == Gate.stage_run_id)
         .join(Project, Project.id == Gate.project_id)
         .where(Gate.status.in_(("open", "on-hold")))
         .order_by(Gate.opened_at)
     )
-    return [(p, s, g) for p, s, g in rows]
+
+
+def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
+    return [(p, s, g) for p, s, g in session.execute(_open_gates_query())]
 
 
 def gate_waits_at(gate_id: int) -> str | None:
@@ -374,10 +377,10 @@ def stage_waits(session: Session) -> list[StageWait]:
 
 def gate_for_run(session: Session, *, flow_run_id: str) -> tuple[Project, StageRun, Gate] | None:
     """The gate a lifecycle run is waiting at, if any."""
-    for project, stage_run, gate in open_gates(session):
-        if gate.flow_run_id == flow_run_id:
-            return project, stage_run, gate
-    return None
+    # Found by the database, not among every open gate: an answer's cost must not grow
+    # with the number of projects waiting.
+    row = session.execute(_open_gates_query().where(Gate.flow_run_id == flow_run_id)).first()
+    return tuple(row) if row is not None else None
 
 
 def close_project(session: Session, *, project: Project, status: str, reason: str) -> None:

@@ -1,7 +1,7 @@
 """The store on SQLite and PostgreSQL: migrations, natural keys, one answer per key."""
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 
 from pmo.errors import BriefError
 from pmo.gates.answers import record_answer, send_approval_request
@@ -11,7 +11,7 @@ from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.engine import engine_for
 from pmo.store.models import ApprovalCode, GateDecision, Notification, Project, utcnow
-from pmo.store.records import mark_decided
+from pmo.store.records import gate_for_run, mark_decided
 from process_library.loader import load_lifecycle
 from tests.factories import make_brief
 from tests.project_record import at_gate
@@ -65,6 +65,20 @@ def test_a_second_lifecycle_run_for_the_same_key_is_refused_and_writes_nothing(s
         open_first_gate(session, brief, run_id="run-2")
     with session_scope() as session:
         assert session.scalar(select(Project).where(Project.key == "APOLLO")).flow_run_id == "run-1"
+
+
+def test_a_runs_gate_is_found_without_loading_every_project_waiting(store_url):
+    with session_scope() as session:
+        for number in range(5):
+            open_first_gate(session, make_brief(key=f"WAIT{number}"), run_id=f"run-{number}")
+    loaded = []
+    with session_scope() as session:
+        event.listen(session, "loaded_as_persistent", lambda _, row: loaded.append(row))
+        project, _, gate = gate_for_run(session, flow_run_id="run-3")
+        assert (project.key, gate.flow_run_id) == ("WAIT3", "run-3")
+        assert gate_for_run(session, flow_run_id="run-9") is None
+    # an answer's cost does not grow with the projects waiting elsewhere
+    assert sorted(type(row).__name__ for row in loaded) == ["Gate", "Project", "StageRun"]
 
 
 def send_request(session, gate, approver, sent):
