@@ -205,17 +205,21 @@ def answer_to_closure(
     began = time.monotonic()
     deadline, next_progress = began + timeout, began + PROGRESS_SECONDS
     while len(ended) < len(runs) and time.monotonic() < deadline:
-        if time.monotonic() >= next_progress:  # a long phase cut short still leaves figures
-            next_progress += PROGRESS_SECONDS
-            print(
-                f"  after {(time.monotonic() - began) / 60:.0f} min: {answered} gate answers, "
-                f"{updates} status updates, {refused} refused; {len(ended)} of {len(runs)} ended",
-                flush=True,
-            )
         outbox.refresh()
         states = read_states(client, [r for k, r in runs.items() if k not in ended])
         acted = False
         for key, run_id in runs.items():
+            # checked for each run: one sweep over many runs can take minutes
+            if time.monotonic() >= deadline:
+                break
+            if time.monotonic() >= next_progress:  # a phase cut short still leaves figures
+                next_progress += PROGRESS_SECONDS
+                print(
+                    f"  after {(time.monotonic() - began) / 60:.0f} min: {answered} gate "
+                    f"answers, {updates} status updates, {refused} refused; {len(ended)} of "
+                    f"{len(runs)} ended",
+                    flush=True,
+                )
             state = states.get(run_id)
             if key in ended or state is None:
                 continue
