@@ -475,7 +475,7 @@ def report_close(started: dict, figures: dict) -> None:
             f"completed, others {sorted(set(result['ended'].values()) - {'COMPLETED'})}, "
             f"{result['answers']} gate answers and {result['updates']} status updates "
             f"({(result['answers'] + result['updates']) / max(closure, 1e-9) * 60:.0f}/min), "
-            f"{result['refused']} refused; {answered * started['alone_closure'] / closure:.1f}x "
+            f"{result['refused']} refused; {completed * started['alone_closure'] / closure:.1f}x "
             f"one alone ({started['alone_closure']:.1f} s)"
         )
     print(
