@@ -210,12 +210,12 @@ def answer_to_closure(
         acted = False
         for key, run_id in runs.items():
             # checked for each run: one sweep over many runs can take minutes
-            if time.monotonic() >= deadline:
+            if (now := time.monotonic()) >= deadline:
                 break
-            if time.monotonic() >= next_progress:  # a phase cut short still leaves figures
+            if now >= next_progress:  # a phase cut short still leaves figures
                 next_progress += PROGRESS_SECONDS
                 print(
-                    f"  after {(time.monotonic() - began) / 60:.0f} min: {answered} gate "
+                    f"  after {(now - began) / 60:.0f} min: {answered} gate "
                     f"answers, {updates} status updates, {refused} refused; {len(ended)} of "
                     f"{len(runs)} ended",
                     flush=True,
