@@ -140,7 +140,10 @@ def lock_stage_run(session: Session, stage_run_id: int) -> StageRun:
     updates are numbered and judged one at a time, and one recorded while the run is about
     to suspend is either seen by the run or sees the run's pause key (see `lock_gate`)."""
     session.execute(
-        update(StageRun).where(StageRun.id == stage_run_id).values(waits=StageRun.waits)
+        update(StageRun)
+        .where(StageRun.id == stage_run_id)
+        .values(waits=StageRun.waits)
+        .execution_options(synchronize_session=False)  # read afresh below (`lock_gate`)
     )
     return session.get(StageRun, stage_run_id, populate_existing=True)
 

@@ -131,8 +131,15 @@ def lock_gate(session: Session, gate_id: int) -> Gate:
     is seen by the run or sees the run's pause key (and wakes it).
     """
     # An UPDATE locks the row on PostgreSQL and takes SQLite's write lock; a SELECT ...
-    # FOR UPDATE would do nothing on SQLite.
-    session.execute(update(Gate).where(Gate.id == gate_id).values(waits=Gate.waits))
+    # FOR UPDATE would do nothing on SQLite. The row is read afresh below, so the session
+    # need not match the UPDATE against every gate it holds (the gate-sla sweep holds all
+    # the open ones: that matching made its cost grow with their number squared).
+    session.execute(
+        update(Gate)
+        .where(Gate.id == gate_id)
+        .values(waits=Gate.waits)
+        .execution_options(synchronize_session=False)
+    )
     return session.get(Gate, gate_id, populate_existing=True)
 
 
