@@ -25,8 +25,7 @@ def gate_sla(as_of: datetime | None = None) -> list[str]:
     `as_of` checks the gates as if at that time: a PMO's drill of its escalation path."""
     if sent := send_queued_mail():
         get_run_logger().info("%d queued message(s) sent now that SMTP is back", len(sent))
-    with session_scope() as session:
-        actions = check_gate_slas(session, now=as_of or utcnow())
+    actions = check_gate_slas(now=as_of or utcnow())
     with session_scope() as session:
         reminders = check_status_updates(session, now=as_of or utcnow())
     for action in actions:

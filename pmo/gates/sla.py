@@ -25,12 +25,13 @@ from pmo.gates.answers import (
 )
 from pmo.gates.links import flow_run_url
 from pmo.gates.rules import GateSite
+from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import Gate, Project, StageRun
-from pmo.store.records import open_gates
+from pmo.store.models import Gate, StageRun
+from pmo.store.records import open_gate, open_gate_ids
 from pmo.store.reporting import reporting_stage_runs, status_updates
 from process_library.schema import Gate as GateDefinition
-from process_library.schema import Lifecycle, Stage
+from process_library.schema import Stage
 
 
 @dataclass(frozen=True)
@@ -53,31 +54,33 @@ def gate_due(gate: Gate, definition: GateDefinition) -> datetime | None:
     return (gate.round_opened_at or gate.opened_at) + timedelta(hours=hours)
 
 
-def check_gate_slas(session: Session, *, now: datetime) -> list[SlaAction]:
+def check_gate_slas(*, now: datetime) -> list[SlaAction]:
     """Remind, escalate and apply timeout policies at every open gate that is due."""
+    with session_scope() as session:
+        gate_ids = open_gate_ids(session)
     actions: list[SlaAction] = []
-    for project, stage_run, gate in open_gates(session):
-        if gate.status != "open":
-            continue  # a gate on hold waits at no cost until a new decision
-        lifecycle = lifecycle_for(session, stage_run=stage_run)
-        stage = gate_stage(lifecycle, stage_run, gate)
-        actions += _check_gate(session, project, stage_run, gate, lifecycle, stage, now)
+    for gate_id in gate_ids:
+        # A transaction per gate: a gate checked stays locked only while it is checked, not
+        # until the sweep ends (at a thousand gates that kept every answer waiting for it),
+        # and what was mailed for one gate is on record even if a later one fails.
+        with session_scope() as session:
+            actions += _check_gate(session, gate_id, now)
     return actions
 
 
-def _check_gate(
-    session: Session,
-    project: Project,
-    stage_run: StageRun,
-    gate: Gate,
-    lifecycle: Lifecycle,
-    stage: Stage,
-    now: datetime,
-) -> list[SlaAction]:
+def _check_gate(session: Session, gate_id: int, now: datetime) -> list[SlaAction]:
+    found = open_gate(session, gate_id)
+    if found is None or found[2].status != "open":
+        return []  # decided since the sweep began, or on hold: it waits at no cost
+    project, stage_run, gate = found
+    lifecycle = lifecycle_for(session, stage_run=stage_run)
+    stage = gate_stage(lifecycle, stage_run, gate)
+    brief = ProjectBrief.model_validate(project.brief)
+    if not _may_act(session, gate, stage, brief, now):
+        return []
     # Under the gate's lock: an answer recorded meanwhile is seen here (its approver is not
     # reminded, its code not replaced) or sees what this check recorded.
     gate = lock_gate(session, gate.id)
-    brief = ProjectBrief.model_validate(project.brief)
     if outcome := round_outcome(
         session, gate=gate, definition=stage.gate, brief=brief, round=gate.round
     ):
@@ -153,6 +156,22 @@ def _check_gate(
                 )
     session.flush()
     return actions
+
+
+def _may_act(
+    session: Session, gate: Gate, stage: Stage, brief: ProjectBrief, now: datetime
+) -> bool:
+    """Whether the gate is past its reminder time or SLA, or decided by its answers, as read
+    without its lock: most gates are none of these, and locking each of them costs every
+    sweep a write per open gate. The check under the lock decides."""
+    since = gate.round_opened_at or gate.opened_at
+    remind_after = stage.gate.timing.remind_after_hours
+    due = gate_due(gate, stage.gate)
+    return bool(
+        (remind_after and now >= since + timedelta(hours=remind_after))
+        or (due is not None and now >= due)
+        or round_outcome(session, gate=gate, definition=stage.gate, brief=brief, round=gate.round)
+    )
 
 
 @dataclass(frozen=True)

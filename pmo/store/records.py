@@ -316,6 +316,19 @@ def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
     return [(p, s, g) for p, s, g in session.execute(_open_gates_query())]
 
 
+def open_gate(session: Session, gate_id: int) -> tuple[Project, StageRun, Gate] | None:
+    """The gate with its project and stage attempt, if it is still open or on hold."""
+    row = session.execute(_open_gates_query().where(Gate.id == gate_id)).first()
+    return tuple(row) if row is not None else None
+
+
+def open_gate_ids(session: Session) -> list[int]:
+    """The gates waiting for answers (not those on hold), oldest first."""
+    return list(
+        session.scalars(select(Gate.id).where(Gate.status == "open").order_by(Gate.opened_at))
+    )
+
+
 def gate_waits_at(gate_id: int) -> str | None:
     """The pause key the run waits at for this gate now, read afresh in a session of its
     own: what a wake checks just before it resumes the run, so a run that moved on is not

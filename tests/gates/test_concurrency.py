@@ -14,15 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from pmo.errors import ResponseRefused
-from pmo.gates.answers import send_approval_request
+from pmo.gates import sla
+from pmo.gates.answers import lock_gate, send_approval_request
 from pmo.gates.rules import Answer, gate_outcome
 from pmo.gates.sla import check_gate_slas
 from pmo.mail import compose_message
 from pmo.runtime.answering import submit_answer
 from pmo.store import session_scope
+from pmo.store.engine import StoreUnavailable
 from pmo.store.ledger_verify import verify_ledger
 from pmo.store.models import Gate, GateDecision, Project, utcnow
 from process_library.loader import load_lifecycle
@@ -75,9 +78,9 @@ def answer(run_id: str, approver: str, code: str, decision: str) -> str:
 
 
 def sla_check() -> list[str]:
-    with session_scope() as session:  # six days on: past the 120 h SLA, the policy holds
-        actions = check_gate_slas(session, now=utcnow() + timedelta(days=6))
-        return [f"{a.site.project_key}:{a.kind}" for a in actions]
+    # six days on: past the 120 h SLA, the policy holds
+    actions = check_gate_slas(now=utcnow() + timedelta(days=6))
+    return [f"{a.site.project_key}:{a.kind}" for a in actions]
 
 
 def test_every_gate_round_ends_with_one_outcome_when_everyone_answers_at_once(
@@ -141,3 +144,39 @@ def assert_one_outcome(session, gate: Gate) -> None:
         assert all(r.id < policy[0].id for r in people)  # none accepted after the policy
     else:
         assert decided_after and decided_after[-1] is not None, key
+
+
+def test_a_gate_the_sla_sweep_has_checked_is_free_while_it_checks_the_next(store_url, monkeypatch):
+    # At a thousand gates a sweep that held each gate it checked until it ended kept every
+    # answer to them waiting minutes. Row locks show it; SQLite locks the whole database
+    # for each write, so it runs on PostgreSQL.
+    if make_url(store_url).get_backend_name() == "sqlite":
+        pytest.skip("SQLite has no row locks")
+    first, second = (gate_id(project_at_idea_screen(n)[0]) for n in range(2))
+    free_while_sweeping = []
+
+    def lock_gate_after_trying_the_first(session, gate_id):
+        if gate_id == second:
+            free_while_sweeping.append(lockable(first))
+        return lock_gate(session, gate_id)
+
+    monkeypatch.setattr(sla, "lock_gate", lock_gate_after_trying_the_first)
+    decided = [action for action in sla_check() if action.endswith("decided-by-policy")]
+    assert decided == ["RACE0:decided-by-policy", "RACE1:decided-by-policy"]
+    assert free_while_sweeping == [True]
+
+
+def gate_id(run_id: str) -> int:
+    with session_scope() as session:
+        return session.scalar(select(Gate.id).where(Gate.flow_run_id == run_id))
+
+
+def lockable(gate_id: int) -> bool:
+    """Whether another transaction (an approver's answer) can lock the gate within 2 s."""
+    try:
+        with session_scope() as session:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+            lock_gate(session, gate_id)
+        return True
+    except StoreUnavailable:  # lock_timeout: the row is held
+        return False

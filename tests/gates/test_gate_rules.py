@@ -219,13 +219,10 @@ def test_five_wrong_codes_lock_the_gate_alert_the_pmo_and_only_the_pmo_unlocks_i
 def test_gate_sla_reminds_then_escalates_once_per_round(store_url):
     run_id, gate_id, stage, brief, codes = open_gate()
     opened = utcnow()
-    with session_scope() as session:
-        assert check_gate_slas(session, now=opened + timedelta(hours=1)) == []
-    with session_scope() as session:
-        actions = check_gate_slas(session, now=opened + timedelta(hours=49))
-        assert [(a.kind, a.detail) for a in actions] == [("reminded", f"{SPONSOR}, {PMO}")]
-    with session_scope() as session:
-        assert check_gate_slas(session, now=opened + timedelta(hours=50)) == []
+    assert check_gate_slas(now=opened + timedelta(hours=1)) == []
+    actions = check_gate_slas(now=opened + timedelta(hours=49))
+    assert [(a.kind, a.detail) for a in actions] == [("reminded", f"{SPONSOR}, {PMO}")]
+    assert check_gate_slas(now=opened + timedelta(hours=50)) == []
     reminders = [m for m in read_outbox() if "reminder" in str(m["Subject"])]
     assert sorted(str(m["To"]) for m in reminders) == [SPONSOR, PMO]
     new_code = CODE_LINE.search(
@@ -245,11 +242,10 @@ def test_gate_sla_reminds_then_escalates_once_per_round(store_url):
         ]
         assert judged[0].kind == "wrong-code" and judged[1] is None  # the reminder's code replaces
 
+    actions = check_gate_slas(now=opened + timedelta(hours=121))
+    assert [a.kind for a in actions] == ["escalated"]
+    assert check_gate_slas(now=opened + timedelta(hours=122)) == []
     with session_scope() as session:
-        actions = check_gate_slas(session, now=opened + timedelta(hours=121))
-        assert [a.kind for a in actions] == ["escalated"]
-    with session_scope() as session:
-        assert check_gate_slas(session, now=opened + timedelta(hours=122)) == []
         assert session.get(Gate, gate_id).escalated_at is not None
     escalations = [m for m in read_outbox() if "past its SLA" in str(m["Subject"])]
     assert [str(m["To"]) for m in escalations] == ["pmo-office@example.com"]
@@ -265,14 +261,13 @@ def test_a_timeout_policy_decides_as_the_policy_never_as_a_person(store_url):
         **{k: v for k, v in brief_data().items() if k not in ("key", "approvers")},
     )
     _, gate_id, *_ = open_gate(lifecycle=stage_gate, brief=brief)
+    actions = check_gate_slas(now=utcnow() + timedelta(hours=121))
+    assert [(a.kind, a.detail) for a in actions if a.kind != "reminded"] == [
+        ("escalated", f"{SPONSOR}, {PMO}"),
+        ("decided-by-policy", "hold"),
+    ]
+    assert check_gate_slas(now=utcnow() + timedelta(hours=122)) == []
     with session_scope() as session:
-        actions = check_gate_slas(session, now=utcnow() + timedelta(hours=121))
-        assert [(a.kind, a.detail) for a in actions if a.kind != "reminded"] == [
-            ("escalated", f"{SPONSOR}, {PMO}"),
-            ("decided-by-policy", "hold"),
-        ]
-    with session_scope() as session:
-        assert check_gate_slas(session, now=utcnow() + timedelta(hours=122)) == []
         (row,) = session.query(GateDecision).filter_by(gate_id=gate_id).all()
         assert (row.approver_email, row.decision, row.channel, row.accepted) == (
             "policy",
