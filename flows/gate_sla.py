@@ -11,7 +11,7 @@ from pmo.gates.sla import SlaAction, check_gate_slas, check_status_updates
 from pmo.mail import send_queued_mail
 from pmo.store import session_scope
 from pmo.store.models import utcnow
-from pmo.store.records import gate_waits_at, stage_waits, stage_waits_at
+from pmo.store.records import gate_waits_at, stage_waits_at, stage_waits_with_input
 
 
 @flow(name="gate-sla", log_prints=True)
@@ -52,13 +52,11 @@ def wake_stages_not_woken() -> list[str]:
     """Wake each run that waits for a plan or status update recorded after it paused:
     the channel that recorded it could not reach Prefect to wake it then."""
     with session_scope() as session:
-        waits = stage_waits(session)
+        waits = stage_waits_with_input(session)
     woken = []
     for wait in waits:
-        if not (wait.run_id and wait.latest_input) or not paused_at_since(
-            wait.run_id, wait.key, wait.latest_input
-        ):
-            continue  # nothing recorded for it yet, or the run has moved since
+        if not wait.run_id or not paused_at_since(wait.run_id, wait.key, wait.latest_input):
+            continue  # the run has moved since
         wake(wait.run_id, wait.key, partial(stage_waits_at, wait.stage_run_id))
         get_run_logger().info(
             "woken at %s (%s): what it waits for was recorded at %s",

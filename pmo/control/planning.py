@@ -22,7 +22,7 @@ from pmo.errors import PmoInputError
 from pmo.plan.formats import read_plan_text
 from pmo.plan.model import Plan, parse_plan
 from pmo.plan.schedule import Schedule, schedule_plan
-from pmo.store.models import Baseline, Gate, PlanSubmission, Project, StageRun
+from pmo.store.models import Baseline, Gate, PlanSubmission, Project, StageRun, utcnow
 from pmo.store.plans import (
     find_plan_submission,
     plan_start,
@@ -203,11 +203,12 @@ def begin_plan_wait(session: Session, *, stage_run_id: int, prefix: str) -> str 
     (`<prefix>-<n>`), recorded as where the run now waits."""
     stage_run = lock_stage_run(session, stage_run_id)
     if proposed_plan(session, stage_run=stage_run) is not None:
-        stage_run.waiting_key = None
+        stage_run.waiting_key = stage_run.waiting_since = None
         return None
     stage_run.status = WAITING
     stage_run.waits += 1
     stage_run.waiting_key = f"{prefix}-{stage_run.waits}"
+    stage_run.waiting_since = utcnow()
     return stage_run.waiting_key
 
 

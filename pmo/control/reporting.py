@@ -28,7 +28,7 @@ from pmo.control.updates import (
 from pmo.errors import StatusRefused
 from pmo.mail import compose_message, send_once
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import EvmSnapshot, Project, StageRun, StatusUpdateRecord
+from pmo.store.models import EvmSnapshot, Project, StageRun, StatusUpdateRecord, utcnow
 from pmo.store.plans import BaselineInForce, baseline_in_force, latest_baseline_number
 from pmo.store.records import gate_decisions
 from pmo.store.reporting import (
@@ -230,10 +230,11 @@ def begin_status_wait(
     new pause key (`<prefix>-<n>`), recorded as where the run now waits."""
     stage_run = lock_stage_run(session, stage_run_id)
     if any(row.number == number for row in status_updates(session, stage_run=stage_run)):
-        stage_run.waiting_key = None
+        stage_run.waiting_key = stage_run.waiting_since = None
     else:
         stage_run.waits += 1
         stage_run.waiting_key = f"{prefix}-{stage_run.waits}"
+        stage_run.waiting_since = utcnow()
     return stage_run.waiting_key
 
 

@@ -96,8 +96,10 @@ class StageRun(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The pause key the run waits at for a status update (None while it does not wait),
-    # and how many times it has waited, so that every wait has a key of its own.
+    # when that wait began, and how many times it has waited, so that every wait has a key
+    # of its own.
     waiting_key: Mapped[str | None] = mapped_column(String(120))
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     waits: Mapped[int] = mapped_column(default=0, server_default="0")
     # The lifecycle version the attempt runs under, from start to gate decision (a
     # `project_lifecycles` row of the project); None on rows older than migration 0008.

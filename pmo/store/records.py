@@ -6,7 +6,7 @@ again from the top after a resume writes nothing twice.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -344,21 +344,28 @@ def stage_waits_at(stage_run_id: int) -> str | None:
         return session.get(StageRun, stage_run_id).waiting_key
 
 
+# How far apart the clocks of the machine a run waits on and the one recording its input
+# may be: an input recorded up to this long before the wait began still counts as after it.
+CLOCK_MARGIN = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class StageWait:
-    """A stage attempt whose run waits for a plan or status update, and when the latest
-    one accepted for it was recorded (None: none yet)."""
+    """A stage attempt whose run waits for a plan or status update recorded since it began
+    to wait, and when the latest one accepted for it was recorded."""
 
     stage_run_id: int
     project_key: str
     stage_name: str
     run_id: str
     key: str
-    latest_input: datetime | None
+    latest_input: datetime
 
 
-def stage_waits(session: Session) -> list[StageWait]:
-    """Every stage attempt of an active project whose run waits for a plan or update."""
+def stage_waits_with_input(session: Session) -> list[StageWait]:
+    """Every stage attempt of an active project whose run waits for a plan or update that
+    has been recorded since the wait began: a run the channel that recorded it may not have
+    woken. A run that began to wait after its latest input has taken it."""
     latest = {}
     for model in (StatusUpdateRecord, PlanSubmission):
         rows = session.execute(
@@ -372,7 +379,9 @@ def stage_waits(session: Session) -> list[StageWait]:
     waiting = session.execute(
         select(StageRun, Project)
         .join(Project, Project.id == StageRun.project_id)
-        .where(StageRun.waiting_key.is_not(None), Project.status == "active")
+        .where(
+            StageRun.id.in_(latest), StageRun.waiting_key.is_not(None), Project.status == "active"
+        )
         .order_by(StageRun.id)
     )
     return [
@@ -382,9 +391,11 @@ def stage_waits(session: Session) -> list[StageWait]:
             stage_run.stage_name,
             project.flow_run_id or "",
             stage_run.waiting_key,
-            latest.get(stage_run.id),
+            latest[stage_run.id],
         )
         for stage_run, project in waiting
+        if stage_run.waiting_since is None
+        or latest[stage_run.id] > stage_run.waiting_since - CLOCK_MARGIN
     ]
 
 

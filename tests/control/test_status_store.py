@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from pmo.cli import app
 from pmo.control.reporting import (
+    begin_status_wait,
     past_the_limits,
     record_update,
     report_recipients,
@@ -25,11 +26,13 @@ from pmo.store.ledger import LEDGER
 from pmo.store.ledger_verify import verify_ledger
 from pmo.store.models import EvmSnapshot, GateDecision, StatusUpdateRecord, utcnow
 from pmo.store.records import (
+    CLOCK_MARGIN,
     ensure_gate,
     ensure_project,
     ensure_stage_run,
     get_project,
     mark_decided,
+    stage_waits_with_input,
 )
 from process_library.schema import Tolerances
 from tests.factories import make_brief
@@ -100,6 +103,33 @@ def test_an_update_is_recorded_once_per_key_with_its_earned_value(store_url):
         assert snapshot.overall == "red" and snapshot.breached
         assert {r["dimension"]: r["colour"] for r in snapshot.rag}["cost"] == "red"
         assert session.query(StatusUpdateRecord).count() == 2
+
+
+def test_the_gate_sla_sweep_asks_only_about_waits_with_an_update_recorded_since_they_began(
+    store_url,
+):
+    # The sweep reads Prefect for each wait it lists, to wake a run its update's channel
+    # could not: listing every reporting stage made each sweep grow with the projects.
+    brief = make_brief()
+    with session_scope() as session:
+        project = ensure_project(session, brief=brief, lifecycle=LIFECYCLE, flow_run_id=None)
+        stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
+        prefix = "status-execution-1"
+        first = begin_status_wait(session, stage_run_id=stage_run.id, number=1, prefix=prefix)
+        assert stage_waits_with_input(session) == []  # nothing recorded yet
+        update_1 = take(session, brief, 1)
+        (wait,) = stage_waits_with_input(session)  # recorded while the run waits
+        assert (wait.stage_run_id, wait.key, wait.latest_input) == (
+            stage_run.id,
+            first,
+            update_1.received_at,
+        )
+        # The run took it and, later, began to wait for update 2: nothing to wake.
+        update_1.received_at -= 2 * CLOCK_MARGIN
+        begin_status_wait(session, stage_run_id=stage_run.id, number=2, prefix=prefix)
+        assert stage_waits_with_input(session) == []
+        update_2 = take(session, brief, 2)
+        assert [w.latest_input for w in stage_waits_with_input(session)] == [update_2.received_at]
 
 
 def test_a_go_at_the_exception_gate_puts_its_tolerances_in_force(store_url):
