@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from pmo.brief import ProjectBrief
@@ -25,6 +25,7 @@ from pmo.store.models import (
     GateScore,
     PlanSubmission,
     Project,
+    ReviewLink,
     StageRun,
     StatusUpdateRecord,
     utcnow,
@@ -314,6 +315,18 @@ def _open_gates_query() -> Select:
 
 def open_gates(session: Session) -> list[tuple[Project, StageRun, Gate]]:
     return [(p, s, g) for p, s, g in session.execute(_open_gates_query())]
+
+
+def open_gates_asking(session: Session, *, approver: str) -> list[tuple[Project, StageRun, Gate]]:
+    """The open gates whose current round's request went to `approver`, or to them as a
+    delegate: the only ones that can wait on them, found by the database so that an
+    approver's inbox does not cost every gate of the PMO."""
+    asked = exists().where(
+        ReviewLink.gate_id == Gate.id,
+        ReviewLink.round == Gate.round,
+        or_(ReviewLink.approver_email == approver, ReviewLink.delegate_email == approver),
+    )
+    return [(p, s, g) for p, s, g in session.execute(_open_gates_query().where(asked))]
 
 
 def open_gate(session: Session, gate_id: int) -> tuple[Project, StageRun, Gate] | None:

@@ -12,7 +12,7 @@ from pmo.gates.answers import gate_stage, round_outcome, waiting_approvers
 from pmo.gates.sla import gate_due
 from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import Gate, ReviewLink, utcnow
-from pmo.store.records import open_gates
+from pmo.store.records import open_gates_asking
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Waiting:
 def waiting_on(session: Session, *, approver: str) -> list[Waiting]:
     """The gates whose current round still waits for `approver`'s answer, oldest first."""
     now, found = utcnow(), []
-    for project, stage_run, gate in open_gates(session):
+    for project, stage_run, gate in open_gates_asking(session, approver=approver):
         brief = ProjectBrief.model_validate(project.brief)
         definition = gate_stage(lifecycle_for(session, stage_run=stage_run), stage_run, gate).gate
         if round_outcome(session, gate=gate, definition=definition, brief=brief, round=gate.round):

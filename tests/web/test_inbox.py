@@ -6,13 +6,14 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from typer.testing import CliRunner
 
 from pmo.cli import app
 from pmo.settings import get_settings
 from pmo.store import session_scope
 from pmo.store.models import GateDecision
+from pmo.web.inbox import waiting_on
 from pmo.web.serving import web_in_thread
 from tests.factories import brief_data, make_brief
 from tests.web.pages import free_port, mailed_gate
@@ -42,6 +43,22 @@ def other_sponsor(key: str):
     data["sponsor"] = {"name": "Kim Ito", "email": KIM}
     data["approvers"] = {**data["approvers"], "sponsor": [KIM]}
     return make_brief(**{k: v for k, v in data.items() if k != "key"}, key=key)
+
+
+def test_an_inbox_reads_only_the_gates_that_asked_its_approver(store_url):
+    for key in ("ASKA", "ASKB"):
+        mailed_gate(make_brief(key=key))
+    for key in ("KIMA", "KIMB", "KIMC"):
+        mailed_gate(other_sponsor(key))
+    loaded = []
+    with session_scope() as session:
+        event.listen(session, "loaded_as_persistent", lambda _, row: loaded.append(row))
+        assert [w.project_key for w in waiting_on(session, approver=SPONSOR)] == ["ASKA", "ASKB"]
+    # its cost grows with the approver's gates, not with every gate waiting in the PMO
+    assert sorted(row.key for row in loaded if type(row).__name__ == "Project") == [
+        "ASKA",
+        "ASKB",
+    ]
 
 
 def test_the_inbox_lists_what_waits_on_its_approver_and_opens_each_gate(web):
