@@ -1,4 +1,5 @@
-"""What the latency benchmarks share: a scratch embedded default, and waiting for a value."""
+"""What the benchmarks share: a scratch embedded default, a scratch store on PostgreSQL, and
+waiting for a value."""
 
 import os
 import tempfile
@@ -8,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
@@ -27,6 +30,37 @@ def scratch_embedded_default() -> Iterator[tuple[Path, str]]:
             temporary_settings(updates={PREFECT_API_URL: api_url}),
         ):
             yield home, api_url
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """The URL of database `name` on the PostgreSQL server of `admin_url`."""
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    admin = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return database_url(admin_url, name)
+
+
+def scratch_postgres_store(name: str) -> str:
+    """Point this process at a new store, database `name` on the PostgreSQL server at
+    PMO_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres), in a
+    temporary PMO home with mail to its outbox; returns the store's URL."""
+    admin = os.environ.get(
+        "PMO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    url = fresh_database(admin, name)
+    os.environ.update(
+        PMO_HOME=tempfile.mkdtemp(prefix=f"{name}-"), PMO_DATABASE_URL=url, PMO_SMTP_HOST=""
+    )
+    get_settings.cache_clear()
+    return url
 
 
 def wait_until(predicate, timeout: float = 120, every: float = 0.05):  # noqa: ANN001, ANN201

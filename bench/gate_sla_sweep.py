@@ -18,21 +18,18 @@ not grow with their number), and the same answers with no sweep running.
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scale_out import fresh_database  # noqa: E402
+from embedded import scratch_postgres_store  # noqa: E402
 
 from pmo.gates.sla import check_gate_slas  # noqa: E402
-from pmo.settings import get_settings  # noqa: E402
 from pmo.store.models import utcnow  # noqa: E402
 from tests.gates.test_concurrency import project_at_idea_screen  # noqa: E402
 
@@ -86,13 +83,7 @@ def main() -> None:
     parser.add_argument("--gates", type=int, default=1000, help="projects waiting at a gate")
     parser.add_argument("--answers", type=int, default=10, help="answers idle and during")
     args = parser.parse_args()
-    admin = os.environ.get(
-        "PMO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    os.environ["PMO_HOME"] = tempfile.mkdtemp(prefix="pmo-bench-sla-")
-    os.environ["PMO_DATABASE_URL"] = fresh_database(admin, "pmo_bench_gate_sla")
-    os.environ["PMO_SMTP_HOST"] = ""  # mail to the outbox
-    get_settings.cache_clear()
+    scratch_postgres_store("pmo_bench_gate_sla")
 
     small = max(args.gates // 10, 1)
     started = time.perf_counter()

@@ -18,7 +18,6 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scale_out import fresh_database  # noqa: E402
+from embedded import scratch_postgres_store  # noqa: E402
 
 from pmo.gates.answers import send_approval_request  # noqa: E402
 from pmo.mail import compose_message  # noqa: E402
@@ -100,13 +99,8 @@ def main() -> None:
     parser.add_argument("--gates", type=int, default=1000, help="projects waiting at a gate")
     parser.add_argument("--reads", type=int, default=5, help="reads of each inbox")
     args = parser.parse_args()
-    admin = os.environ.get(
-        "PMO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
     port = free_port()
-    os.environ["PMO_HOME"] = tempfile.mkdtemp(prefix="pmo-bench-inbox-")
-    os.environ["PMO_DATABASE_URL"] = fresh_database(admin, "pmo_bench_inbox")
-    os.environ["PMO_SMTP_HOST"] = ""  # mail to the outbox
+    scratch_postgres_store("pmo_bench_inbox")
     os.environ["PMO_WEB_URL"] = f"http://127.0.0.1:{port}"
     get_settings.cache_clear()
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # a line per read

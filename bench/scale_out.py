@@ -43,6 +43,7 @@ from uuid import UUID
 
 import psutil
 import yaml
+from embedded import database_url, fresh_database
 from prefect import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -52,7 +53,6 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from pmo.brief import EXAMPLE_BRIEF, load_brief
@@ -73,22 +73,6 @@ LIFECYCLE = "pmbok-waterfall"
 REPORTING = tuple(s.key for s in load_lifecycle(LIFECYCLE).lifecycle.stages if s.reporting)
 PAGE = 200
 PROGRESS_SECONDS = 300
-
-
-def database_url(admin_url: str, name: str) -> str:
-    """The URL of database `name` on the PostgreSQL server of `admin_url`."""
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = create_engine(
-        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return database_url(admin_url, name)
 
 
 def tree_rss(process: psutil.Process) -> tuple[int, int]:
