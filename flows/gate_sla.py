@@ -26,8 +26,7 @@ def gate_sla(as_of: datetime | None = None) -> list[str]:
     if sent := send_queued_mail():
         get_run_logger().info("%d queued message(s) sent now that SMTP is back", len(sent))
     actions = check_gate_slas(now=as_of or utcnow())
-    with session_scope() as session:
-        reminders = check_status_updates(session, now=as_of or utcnow())
+    reminders = check_status_updates(now=as_of or utcnow())
     for action in actions:
         announce(action)
         if action.kind in ("decided-by-policy", "woken") and action.waiting_key is not None:

@@ -27,7 +27,7 @@ from pmo.gates.links import flow_run_url
 from pmo.gates.rules import GateSite
 from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
-from pmo.store.models import Gate, StageRun
+from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gate, open_gate_ids
 from pmo.store.reporting import reporting_stage_runs, status_updates
 from process_library.schema import Gate as GateDefinition
@@ -188,36 +188,48 @@ def status_due(stage_run: StageRun, last_update_at: datetime | None, every_days:
     return (last_update_at or stage_run.started_at) + timedelta(days=every_days)
 
 
-def check_status_updates(session: Session, *, now: datetime) -> list[StatusReminder]:
+def check_status_updates(*, now: datetime) -> list[StatusReminder]:
     """Remind the project manager of every reporting stage whose update is overdue past
     its grace, once per due date (a new update moves the due date on); returns the
     reminders sent now."""
+    with session_scope() as session:
+        stage_run_ids = [stage_run.id for _, stage_run in reporting_stage_runs(session)]
     reminders = []
-    for project, stage_run in reporting_stage_runs(session):
-        lifecycle = lifecycle_for(session, stage_run=stage_run)
-        reporting = lifecycle.stage(stage_run.stage_key).reporting
-        if reporting is None:
-            continue
-        taken = status_updates(session, stage_run=stage_run, accepted=True)
-        due = status_due(stage_run, taken[-1].received_at if taken else None, reporting.every_days)
-        if now < due + timedelta(days=reporting.remind_after_days):
-            continue
-        reminded = tell_contacts(
-            session,
-            project=project,
-            contacts=[project.project_manager_email],
-            occasion=f"status-overdue:{stage_run.id}:{due.isoformat()}",
-            subject=f"{stage_run.stage_name}: status update overdue since {due:%Y-%m-%d}",
-            template="email/status-overdue.txt.j2",
-            context={
-                "stage": stage_run,
-                "due": due,
-                "every_days": reporting.every_days,
-                "run_id": project.flow_run_id,
-                "run_url": flow_run_url(project.flow_run_id or ""),
-            },
-        )
-        if reminded:
-            reminders.append(StatusReminder(project.key, stage_run.stage_name, due))
-    session.flush()
+    for stage_run_id in stage_run_ids:
+        # A transaction per stage, as per gate: a reminder mailed is on record even if a
+        # later stage's check fails, so the next sweep does not mail it again.
+        with session_scope() as session:
+            for project, stage_run in reporting_stage_runs(session, stage_run_id=stage_run_id):
+                if reminder := _remind_if_overdue(session, project, stage_run, now):
+                    reminders.append(reminder)
     return reminders
+
+
+def _remind_if_overdue(
+    session: Session, project: Project, stage_run: StageRun, now: datetime
+) -> StatusReminder | None:
+    lifecycle = lifecycle_for(session, stage_run=stage_run)
+    reporting = lifecycle.stage(stage_run.stage_key).reporting
+    if reporting is None:
+        return None
+    taken = status_updates(session, stage_run=stage_run, accepted=True)
+    due = status_due(stage_run, taken[-1].received_at if taken else None, reporting.every_days)
+    if now < due + timedelta(days=reporting.remind_after_days):
+        return None
+    reminded = tell_contacts(
+        session,
+        project=project,
+        contacts=[project.project_manager_email],
+        occasion=f"status-overdue:{stage_run.id}:{due.isoformat()}",
+        subject=f"{stage_run.stage_name}: status update overdue since {due:%Y-%m-%d}",
+        template="email/status-overdue.txt.j2",
+        context={
+            "stage": stage_run,
+            "due": due,
+            "every_days": reporting.every_days,
+            "run_id": project.flow_run_id,
+            "run_url": flow_run_url(project.flow_run_id or ""),
+        },
+    )
+    session.flush()
+    return StatusReminder(project.key, stage_run.stage_name, due) if reminded else None

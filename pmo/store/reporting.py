@@ -65,14 +65,20 @@ def exception_gates(session: Session, *, stage_run: StageRun) -> list[Gate]:
     )
 
 
-def reporting_stage_runs(session: Session) -> list[tuple[Project, StageRun]]:
-    """Every stage attempt now waiting for status updates, with its project."""
-    rows = session.execute(
+def reporting_stage_runs(
+    session: Session, *, stage_run_id: int | None = None
+) -> list[tuple[Project, StageRun]]:
+    """Every stage attempt now waiting for status updates (or the one given, if it still
+    does), with its project."""
+    query = (
         select(Project, StageRun)
         .join(StageRun, StageRun.project_id == Project.id)
         .where(StageRun.status == "reporting", Project.status == "active")
         .order_by(StageRun.id)
     )
+    if stage_run_id is not None:
+        query = query.where(StageRun.id == stage_run_id)
+    rows = session.execute(query)
     return [(project, stage_run) for project, stage_run in rows]
 
 

@@ -2,7 +2,7 @@
 earned value, and the documents they feed."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,10 +21,17 @@ from pmo.control.reporting import (
 )
 from pmo.control.updates import StatusUpdate
 from pmo.documents.versions import write_document_version
+from pmo.gates import sla
 from pmo.store import session_scope
 from pmo.store.ledger import LEDGER
 from pmo.store.ledger_verify import verify_ledger
-from pmo.store.models import EvmSnapshot, GateDecision, StatusUpdateRecord, utcnow
+from pmo.store.models import (
+    EvmSnapshot,
+    GateDecision,
+    Notification,
+    StatusUpdateRecord,
+    utcnow,
+)
 from pmo.store.records import (
     CLOCK_MARGIN,
     ensure_gate,
@@ -130,6 +137,36 @@ def test_the_gate_sla_sweep_asks_only_about_waits_with_an_update_recorded_since_
         assert stage_waits_with_input(session) == []
         update_2 = take(session, brief, 2)
         assert [w.latest_input for w in stage_waits_with_input(session)] == [update_2.received_at]
+
+
+def test_an_overdue_reminder_mailed_stays_on_record_when_a_later_stage_fails(
+    store_url, monkeypatch
+):
+    # Each stage is checked in a transaction of its own: a failure at the second does not
+    # roll back the first's record of its mail, which the next sweep would then send again.
+    with session_scope() as session:
+        for key in ("LATEA", "LATEB"):
+            project = ensure_project(
+                session, brief=make_brief(key=key), lifecycle=LIFECYCLE, flow_run_id=None
+            )
+            stage_run = ensure_stage_run(session, project=project, stage=EXECUTION, attempt=1)
+            stage_run.status = "reporting"
+    later = utcnow() + timedelta(days=30)  # past any update's due date and grace
+    remind = sla._remind_if_overdue
+
+    def remind_then_fail(session, project, stage_run, now):
+        if project.key == "LATEB":
+            raise RuntimeError("the store went away")
+        return remind(session, project, stage_run, now)
+
+    monkeypatch.setattr(sla, "_remind_if_overdue", remind_then_fail)
+    with pytest.raises(RuntimeError):
+        sla.check_status_updates(now=later)
+    monkeypatch.setattr(sla, "_remind_if_overdue", remind)
+    assert [r.project_key for r in sla.check_status_updates(now=later)] == ["LATEB"]
+    with session_scope() as session:
+        mailed = session.scalars(select(Notification.idempotency_key)).all()
+    assert len(mailed) == 2 and all(key.startswith("status-overdue:") for key in mailed)
 
 
 def test_a_go_at_the_exception_gate_puts_its_tolerances_in_force(store_url):
