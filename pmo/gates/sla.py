@@ -54,6 +54,15 @@ def gate_due(gate: Gate, definition: GateDefinition) -> datetime | None:
     return (gate.round_opened_at or gate.opened_at) + timedelta(hours=hours)
 
 
+def reminder_due(gate: Gate, definition: GateDefinition) -> datetime | None:
+    """When the approvers yet to answer the gate's current round are reminded; None when
+    the gate has no reminder time."""
+    hours = definition.timing.remind_after_hours
+    if not hours:
+        return None
+    return (gate.round_opened_at or gate.opened_at) + timedelta(hours=hours)
+
+
 def check_gate_slas(*, now: datetime) -> list[SlaAction]:
     """Remind, escalate and apply timeout policies at every open gate that is due."""
     with session_scope() as session:
@@ -98,8 +107,8 @@ def _check_gate(session: Session, gate_id: int, now: datetime) -> list[SlaAction
     run_id = gate.flow_run_id or ""
     actions = []
 
-    reminder_due = timing.remind_after_hours and since + timedelta(hours=timing.remind_after_hours)
-    if reminder_due and now >= reminder_due and gate.locked_at is None:
+    remind = reminder_due(gate, stage.gate)
+    if remind is not None and now >= remind and gate.locked_at is None:
         reminded = renew_codes(
             session,
             project=project,
@@ -164,11 +173,9 @@ def _may_act(
     """Whether the gate is past its reminder time or SLA, or decided by its answers, as read
     without its lock: most gates are none of these, and locking each of them costs every
     sweep a write per open gate. The check under the lock decides."""
-    since = gate.round_opened_at or gate.opened_at
-    remind_after = stage.gate.timing.remind_after_hours
-    due = gate_due(gate, stage.gate)
+    remind, due = reminder_due(gate, stage.gate), gate_due(gate, stage.gate)
     return bool(
-        (remind_after and now >= since + timedelta(hours=remind_after))
+        (remind is not None and now >= remind)
         or (due is not None and now >= due)
         or round_outcome(session, gate=gate, definition=stage.gate, brief=brief, round=gate.round)
     )
