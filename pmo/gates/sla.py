@@ -29,7 +29,7 @@ from pmo.store import session_scope
 from pmo.store.lifecycles import lifecycle_for
 from pmo.store.models import Gate, Project, StageRun
 from pmo.store.records import open_gate, open_gate_ids
-from pmo.store.reporting import reporting_stage_runs, status_updates
+from pmo.store.reporting import reporting_stage_run_ids, reporting_stage_runs, status_updates
 from process_library.schema import Gate as GateDefinition
 from process_library.schema import Stage
 
@@ -200,7 +200,7 @@ def check_status_updates(*, now: datetime) -> list[StatusReminder]:
     its grace, once per due date (a new update moves the due date on); returns the
     reminders sent now."""
     with session_scope() as session:
-        stage_run_ids = [stage_run.id for _, stage_run in reporting_stage_runs(session)]
+        stage_run_ids = reporting_stage_run_ids(session)
     reminders = []
     for stage_run_id in stage_run_ids:
         # A transaction per stage, as per gate: a reminder mailed is on record even if a

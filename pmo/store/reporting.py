@@ -1,7 +1,9 @@
 """Store functions for status reporting: updates, earned value snapshots, the stage taking
 them. Keyword-only, session first, like `pmo.store.records`."""
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from pmo.store.models import EvmSnapshot, Gate, Project, StageRun, StatusUpdateRecord
@@ -65,21 +67,31 @@ def exception_gates(session: Session, *, stage_run: StageRun) -> list[Gate]:
     )
 
 
+def _reporting_query(*columns: Any) -> Select:
+    return (
+        select(*columns)
+        .select_from(Project)
+        .join(StageRun, StageRun.project_id == Project.id)
+        .where(StageRun.status == "reporting", Project.status == "active")
+        .order_by(StageRun.id)
+    )
+
+
 def reporting_stage_runs(
     session: Session, *, stage_run_id: int | None = None
 ) -> list[tuple[Project, StageRun]]:
     """Every stage attempt now waiting for status updates (or the one given, if it still
     does), with its project."""
-    query = (
-        select(Project, StageRun)
-        .join(StageRun, StageRun.project_id == Project.id)
-        .where(StageRun.status == "reporting", Project.status == "active")
-        .order_by(StageRun.id)
-    )
+    query = _reporting_query(Project, StageRun)
     if stage_run_id is not None:
         query = query.where(StageRun.id == stage_run_id)
-    rows = session.execute(query)
-    return [(project, stage_run) for project, stage_run in rows]
+    return [(project, stage_run) for project, stage_run in session.execute(query)]
+
+
+def reporting_stage_run_ids(session: Session) -> list[int]:
+    """The ids of every stage attempt now waiting for status updates, without loading
+    their projects."""
+    return list(session.scalars(_reporting_query(StageRun.id)))
 
 
 def latest_stage_run(session: Session, *, project: Project) -> StageRun | None:
