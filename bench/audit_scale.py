@@ -34,22 +34,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from scratch_databases import fresh_database
 from sqlalchemy.engine import make_url
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 SPONSOR, PMO = "dana.reyes@example.com", "pmo@example.com"
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = create_engine(
-        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 class Portfolio:

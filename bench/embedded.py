@@ -9,8 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch_databases import fresh_database
 
 from pmo.runtime.server import local_prefect_server
 from pmo.settings import get_settings
@@ -30,22 +29,6 @@ def scratch_embedded_default() -> Iterator[tuple[Path, str]]:
             temporary_settings(updates={PREFECT_API_URL: api_url}),
         ):
             yield home, api_url
-
-
-def database_url(admin_url: str, name: str) -> str:
-    """The URL of database `name` on the PostgreSQL server of `admin_url`."""
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = create_engine(
-        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return database_url(admin_url, name)
 
 
 def scratch_postgres_store(name: str) -> str:

@@ -43,7 +43,6 @@ from uuid import UUID
 
 import psutil
 import yaml
-from embedded import database_url, fresh_database
 from prefect import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -53,6 +52,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from scratch_databases import database_url, fresh_database
 from sqlalchemy.engine import make_url
 
 from pmo.brief import EXAMPLE_BRIEF, load_brief
